@@ -1,1 +1,97 @@
-fn main() {}
+//! `shoal`: command-line front end of shoal.
+//!
+//! Subcommands: `ring analyze`, `partitions sweep`, `bench ring`, `vectors write|check`.
+
+mod analyze;
+mod bench;
+mod keys;
+mod progress;
+mod sweep;
+mod vectors;
+
+use clap::{Parser, Subcommand};
+
+/// Result type of every subcommand.
+pub type CliResult = Result<(), Box<dyn std::error::Error>>;
+
+#[derive(Parser)]
+#[command(name = "shoal", version, about = "shoal: placement, membership and zero-copy messaging for agent swarms")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Consistent-hash ring tools.
+    Ring {
+        #[command(subcommand)]
+        command: RingCommand,
+    },
+    /// Fixed-partition table tools.
+    Partitions {
+        #[command(subcommand)]
+        command: PartitionsCommand,
+    },
+    /// Side-by-side benchmarks against other libraries.
+    Bench {
+        #[command(subcommand)]
+        command: BenchCommand,
+    },
+    /// Shared cross-language test vectors.
+    Vectors {
+        #[command(subcommand)]
+        command: VectorsCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum RingCommand {
+    /// Balance and movement of a ring when one node is added and one removed.
+    Analyze(analyze::Args),
+}
+
+#[derive(Subcommand)]
+enum PartitionsCommand {
+    /// Variance and collision probability vs vnodes (the source's figure 5).
+    Sweep(sweep::Args),
+}
+
+#[derive(Subcommand)]
+enum BenchCommand {
+    /// Lookup, replica and build timing of shoal vs other Rust hashing crates.
+    Ring(bench::Args),
+}
+
+#[derive(Subcommand)]
+enum VectorsCommand {
+    /// Regenerates the shared vectors into a folder.
+    Write(vectors::Args),
+    /// Checks that the vectors in a folder match this build.
+    Check(vectors::Args),
+}
+
+fn main() {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Ring {
+            command: RingCommand::Analyze(a),
+        } => analyze::run(a),
+        Command::Partitions {
+            command: PartitionsCommand::Sweep(a),
+        } => sweep::run(a),
+        Command::Bench {
+            command: BenchCommand::Ring(a),
+        } => bench::run(a),
+        Command::Vectors {
+            command: VectorsCommand::Write(a),
+        } => vectors::write(a),
+        Command::Vectors {
+            command: VectorsCommand::Check(a),
+        } => vectors::check(a),
+    };
+    if let Err(e) = result {
+        eprintln!("shoal: error: {e}");
+        std::process::exit(1);
+    }
+}
