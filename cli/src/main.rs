@@ -15,7 +15,11 @@ use clap::{Parser, Subcommand};
 pub type CliResult = Result<(), Box<dyn std::error::Error>>;
 
 #[derive(Parser)]
-#[command(name = "shoal", version, about = "shoal: placement, membership and zero-copy messaging for agent swarms")]
+#[command(
+    name = "shoal",
+    version,
+    about = "shoal: placement, membership and zero-copy messaging for agent swarms"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

@@ -8,9 +8,14 @@
 //! # Scheme `xxh3` (version 1, the default)
 //!
 //! * **Key hash**: `key_hash(key) = XXH3-64(key bytes, seed 0)`.
-//! * **Vnode point**: `vnode_point(id, v) = XXH3-64(id UTF-8 bytes, seed = v)` for vnode
-//!   index `v = 0, 1, …`. A node with `n` vnodes owns the points for `v in 0..n`, so
-//!   raising a node's weight only adds points and lowering it only removes points.
+//! * **Node hash**: `node_hash(id) = XXH3-64(id UTF-8 bytes, seed 0)`.
+//! * **Vnode point**: `vnode_point(id, v) = XXH3-64(LE64(node_hash(id)) ‖ LE32(v))`, the
+//!   hash (seed 0) of the 12-byte string made of the node hash and the vnode index
+//!   `v = 0, 1, …`, both little-endian. A node with `n` vnodes owns the points for
+//!   `v in 0..n`, so raising a node's weight only adds points and lowering it only removes
+//!   points. (XXH3's *seed* is deliberately not used for `v`: for inputs of up to 16
+//!   bytes XXH3 mixes the seed into the input linearly, so short ids with different
+//!   seeds can produce identical points.)
 //! * **Ring lookup**: a key belongs to the node owning the first point `>= key_hash`
 //!   (clockwise), wrapping past `u64::MAX` to the smallest point. Equal points are
 //!   ordered by node id, so the first id in byte order wins.
@@ -25,7 +30,7 @@
 
 pub mod ketama;
 
-use xxhash_rust::xxh3::{xxh3_64, xxh3_64_with_seed};
+use xxhash_rust::xxh3::xxh3_64;
 
 /// Version of the `xxh3` scheme described in the module docs. Bumped on any change
 /// that would move a key.
@@ -37,11 +42,27 @@ pub fn key_hash(key: &[u8]) -> u64 {
     xxh3_64(key)
 }
 
-/// The ring position of vnode number `vnode` of node `id`: XXH3-64 of the id's bytes
-/// with the vnode index as seed.
+/// The hash of a node id: XXH3-64 of its bytes, seed 0 (the same function as
+/// [`key_hash`]; named separately for clarity).
+#[inline]
+pub fn node_hash(id: &[u8]) -> u64 {
+    xxh3_64(id)
+}
+
+/// The ring position of vnode number `vnode` of node `id`:
+/// `XXH3-64(LE64(node_hash(id)) ‖ LE32(vnode))`.
 #[inline]
 pub fn vnode_point(id: &[u8], vnode: u32) -> u64 {
-    xxh3_64_with_seed(id, u64::from(vnode))
+    vnode_point_of(node_hash(id), vnode)
+}
+
+/// [`vnode_point`] from an already computed [`node_hash`] (hash the id once per node).
+#[inline]
+pub fn vnode_point_of(node_hash: u64, vnode: u32) -> u64 {
+    let mut buf = [0u8; 12];
+    buf[..8].copy_from_slice(&node_hash.to_le_bytes());
+    buf[8..].copy_from_slice(&vnode.to_le_bytes());
+    xxh3_64(&buf)
 }
 
 /// Maps a 64-bit hash uniformly onto `0..partitions` by multiply-shift.
@@ -85,6 +106,20 @@ mod tests {
         // XXH3-64 of the empty input with seed 0, from the xxHash reference.
         assert_eq!(key_hash(b""), 0x2d06_8005_38d3_94c2);
         assert_ne!(vnode_point(b"a", 0), vnode_point(b"a", 1));
+    }
+
+    #[test]
+    fn short_ids_do_not_share_points() {
+        // Regression: with the vnode index as XXH3 seed, ids of 1-16 bytes collided.
+        let mut points: alloc::vec::Vec<u64> = (0..64u32)
+            .flat_map(|i| {
+                let id = alloc::format!("n{i}");
+                (0..160).map(move |v| vnode_point(id.as_bytes(), v))
+            })
+            .collect();
+        points.sort_unstable();
+        points.dedup();
+        assert_eq!(points.len(), 64 * 160);
     }
 
     #[test]

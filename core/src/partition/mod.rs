@@ -4,8 +4,9 @@
 //! Each member claims partitions `vnode_point(id, v) mod P` for its vnodes; a partition
 //! belongs to the nearest claim at or before it (circularly). When two vnodes claim the
 //! same partition the smaller 64-bit point wins, then the smaller id. The `balanced` mode
-//! then caps every member at `⌈P · wᵢ / W⌉` partitions, handing the excess to members with
-//! room (see [`build`]). This module owns the table; it does no I/O.
+//! instead matches partitions to members with exact quotas (`⌈P/n⌉` at most for equal
+//! weights) by a stable matching on per-pair scores, again a function of the member set
+//! only. This module owns the table; it does no I/O.
 //!
 //! ```
 //! use shoal_core::{PartitionMode, PartitionTable, TableConfig};
@@ -39,7 +40,8 @@ pub enum PartitionMode {
     /// The source's scheme: nearest claim at or before each partition.
     #[default]
     Classic,
-    /// Classic, then capped at `⌈P · wᵢ / W⌉` partitions per member.
+    /// Exact quotas (`⌊P·wᵢ/W⌋` or one more) filled by a stable matching on per-pair
+    /// scores: peak/mean is the best possible, movement stays near the minimum.
     Balanced,
 }
 
@@ -278,7 +280,7 @@ impl PartitionTable {
         let classic = build::classic(config.partitions, &members, &vnode_counts);
         let owners = match config.mode {
             PartitionMode::Classic => classic.owners,
-            PartitionMode::Balanced => build::balance(config.partitions, &members, classic.owners),
+            PartitionMode::Balanced => build::balanced(config.partitions, &members),
         };
         let digest = digest_of(&config, &members, &owners);
         Ok(PartitionTable {

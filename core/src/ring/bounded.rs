@@ -14,34 +14,15 @@ use crate::error::{Error, Result};
 
 impl Ring {
     /// Bounded-load lookup of a ring position given each node's current load (by node
-    /// index). Returns the chosen node's index; the caller records the new load.
+    /// index), with the dynamic MTZ capacity. Returns the chosen node's index; the caller
+    /// records the new load.
     pub fn locate_bounded_index(&self, position: u64, loads: &[u64], epsilon: f64) -> Result<u32> {
-        if self.points.is_empty() {
-            return Err(Error::Empty);
-        }
-        if loads.len() != self.nodes.len() {
-            return Err(Error::LengthMismatch {
-                expected: self.nodes.len(),
-                got: loads.len(),
-            });
-        }
-        if !epsilon.is_finite() || epsilon < 0.0 {
-            return Err(Error::InvalidConfig("epsilon must be finite and >= 0"));
-        }
+        self.check_loads(loads, epsilon)?;
         let placed: u64 = loads.iter().sum();
         let total_weight: f64 = self.nodes.iter().map(|n| n.weight()).sum();
         let scale = (1.0 + epsilon) * (placed as f64 + 1.0) / total_weight;
-        let capacity = |i: usize| libm::ceil(scale * self.nodes[i].weight()) as u64;
-        let len = self.points.len();
-        let start = self.index.position(&self.points, position);
-        for step in 0..len {
-            let o = self.owners[(start + step) % len] as usize;
-            if loads[o] < capacity(o) {
-                return Ok(o as u32);
-            }
-        }
-        Err(Error::NoCapacity {
-            capacity: libm::ceil(scale * total_weight / self.nodes.len() as f64) as u64,
+        self.first_with_room(position, loads, |i| {
+            libm::ceil(scale * self.nodes[i].weight()) as u64
         })
     }
 
@@ -55,9 +36,53 @@ impl Ring {
         let i = self.locate_bounded_index(self.key_position(key.as_ref()), loads, epsilon)?;
         Ok(self.nodes[i as usize].id())
     }
+
+    fn check_loads(&self, loads: &[u64], epsilon: f64) -> Result<()> {
+        if self.points.is_empty() {
+            return Err(Error::Empty);
+        }
+        if loads.len() != self.nodes.len() {
+            return Err(Error::LengthMismatch {
+                expected: self.nodes.len(),
+                got: loads.len(),
+            });
+        }
+        check_epsilon(epsilon)
+    }
+
+    /// The first node clockwise from `position` whose load is below its capacity.
+    fn first_with_room(
+        &self,
+        position: u64,
+        loads: &[u64],
+        capacity: impl Fn(usize) -> u64,
+    ) -> Result<u32> {
+        let len = self.points.len();
+        let start = self.index.position(&self.points, position);
+        for step in 0..len {
+            let o = self.owners[(start + step) % len] as usize;
+            if loads[o] < capacity(o) {
+                return Ok(o as u32);
+            }
+        }
+        let mean = (0..self.nodes.len()).map(&capacity).sum::<u64>() / self.nodes.len() as u64;
+        Err(Error::NoCapacity { capacity: mean })
+    }
+}
+
+fn check_epsilon(epsilon: f64) -> Result<()> {
+    if !epsilon.is_finite() || epsilon < 0.0 {
+        return Err(Error::InvalidConfig("epsilon must be finite and >= 0"));
+    }
+    Ok(())
 }
 
 /// Tracks loads for bounded-load placement over a borrowed ring.
+///
+/// Two capacity rules: [`BoundedLoad::new`] uses the dynamic MTZ capacity (grows with the
+/// number of keys placed, so a key always fits); [`BoundedLoad::with_total`] fixes the
+/// capacities up front from the number of keys expected, and [`BoundedLoad::assign`]
+/// fails with [`Error::NoCapacity`] once every node is full.
 ///
 /// ```
 /// use shoal_core::{BoundedLoad, Ring};
@@ -73,28 +98,51 @@ pub struct BoundedLoad<'r> {
     ring: &'r Ring,
     loads: Vec<u64>,
     epsilon: f64,
+    fixed: Option<Vec<u64>>,
 }
 
 impl<'r> BoundedLoad<'r> {
     /// Starts with every load at zero. `epsilon` must be finite and ≥ 0.
     pub fn new(ring: &'r Ring, epsilon: f64) -> Result<Self> {
-        if !epsilon.is_finite() || epsilon < 0.0 {
-            return Err(Error::InvalidConfig("epsilon must be finite and >= 0"));
-        }
+        check_epsilon(epsilon)?;
         Ok(BoundedLoad {
             ring,
             loads: vec![0; ring.len()],
             epsilon,
+            fixed: None,
         })
     }
 
-    /// Places a key and counts it against its node.
+    /// Fixed capacities `⌈(1+ε) · total · wᵢ / W⌉` for `total` expected keys.
+    pub fn with_total(ring: &'r Ring, total: u64, epsilon: f64) -> Result<Self> {
+        check_epsilon(epsilon)?;
+        let weight: f64 = ring.nodes().iter().map(|n| n.weight()).sum();
+        let caps = ring
+            .nodes()
+            .iter()
+            .map(|n| libm::ceil((1.0 + epsilon) * total as f64 * n.weight() / weight) as u64)
+            .collect();
+        Ok(BoundedLoad {
+            ring,
+            loads: vec![0; ring.len()],
+            epsilon,
+            fixed: Some(caps),
+        })
+    }
+
+    /// Places a key and counts it against its node. On error nothing is counted.
     pub fn assign(&mut self, key: impl AsRef<[u8]>) -> Result<&'r str> {
-        let i = self.ring.locate_bounded_index(
-            self.ring.key_position(key.as_ref()),
-            &self.loads,
-            self.epsilon,
-        )?;
+        let position = self.ring.key_position(key.as_ref());
+        let i = match &self.fixed {
+            None => self
+                .ring
+                .locate_bounded_index(position, &self.loads, self.epsilon)?,
+            Some(caps) => {
+                self.ring.check_loads(&self.loads, self.epsilon)?;
+                self.ring
+                    .first_with_room(position, &self.loads, |i| caps[i])?
+            }
+        };
         self.loads[i as usize] += 1;
         Ok(self.ring.nodes()[i as usize].id())
     }

@@ -266,9 +266,7 @@ impl Ring {
                         *o += 1;
                     }
                 }
-                let mut fresh: Vec<u64> = (0..count)
-                    .map(|v| hash::vnode_point(spec.id.as_bytes(), v))
-                    .collect();
+                let mut fresh = xxh3_points(&spec.id, count);
                 fresh.sort_unstable();
                 self.nodes.insert(
                     at,
@@ -347,9 +345,7 @@ impl Ring {
                 let old = self.nodes[at].vnode_count as usize;
                 self.check_total(self.points.len() - old + count as usize)?;
                 self.drop_points_of(at as u32, false);
-                let mut fresh: Vec<u64> = (0..count)
-                    .map(|v| hash::vnode_point(spec.id.as_bytes(), v))
-                    .collect();
+                let mut fresh = xxh3_points(&spec.id, count);
                 fresh.sort_unstable();
                 self.nodes[at].spec = spec;
                 self.nodes[at].vnode_count = count;
@@ -423,9 +419,10 @@ impl Ring {
         let mut entries: Vec<(u64, u32)> = Vec::with_capacity(total);
         for (i, (spec, &count)) in specs.iter().zip(&counts).enumerate() {
             match self.scheme {
-                HashScheme::Xxh3 => entries.extend(
-                    (0..count).map(|v| (hash::vnode_point(spec.id.as_bytes(), v), i as u32)),
-                ),
+                HashScheme::Xxh3 => {
+                    let seed = hash::node_hash(spec.id.as_bytes());
+                    entries.extend((0..count).map(|v| (hash::vnode_point_of(seed, v), i as u32)));
+                }
                 HashScheme::Ketama => {
                     for w in 0..count {
                         for p in ketama::vnode_points(&spec.id, w) {
@@ -514,4 +511,10 @@ impl Ring {
         self.zone_count = private;
         self.index = PrefixIndex::build(&self.points);
     }
+}
+
+/// The xxh3 points of a node's vnodes `0..count`.
+fn xxh3_points(id: &str, count: u32) -> Vec<u64> {
+    let seed = hash::node_hash(id.as_bytes());
+    (0..count).map(|v| hash::vnode_point_of(seed, v)).collect()
 }
