@@ -95,7 +95,7 @@ mod tests {
         let json = include_str!("../../../tests/vectors/ketama_uhashring.json");
         let start = json.find("\"10.0.0.1:11211\": [").unwrap() + "\"10.0.0.1:11211\": [".len();
         let first: u32 = json[start..]
-            .split(|c| c == ',' || c == ']')
+            .split([',', ']'])
             .next()
             .unwrap()
             .trim()

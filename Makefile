@@ -1,0 +1,59 @@
+# shoal — the two entry points are `make demo` and `make test` (see README.md).
+# Every target installs what it needs itself (idempotent, fast when already present).
+
+CARGO ?= cargo
+SHOAL := target/release/shoal
+NOSTD_TARGET := thumbv7em-none-eabihf
+OUT := out
+
+.PHONY: demo test setup-rust lint test-rust nostd vectors-check bench vectors ketama-vectors clean
+
+## demo: analysis of a 100-node ring and the source's partition figure (out/partitions.svg)
+demo: setup-rust
+	$(CARGO) build --release -p shoal-cli
+	@mkdir -p $(OUT)
+	$(SHOAL) ring analyze --nodes 100 --vnodes 160 --keys 1000000
+	$(SHOAL) partitions sweep --partitions 4096 --nodes 10 --vnodes 1..30 --trials 200 \
+		--csv $(OUT)/partitions.csv --svg $(OUT)/partitions.svg
+	@echo "partition figure written to $(OUT)/partitions.svg (data: $(OUT)/partitions.csv)"
+
+## test: everything CI checks
+test: setup-rust lint test-rust nostd vectors-check
+
+setup-rust:
+	@rustup target list --installed | grep -qx $(NOSTD_TARGET) || rustup target add $(NOSTD_TARGET)
+	@rustup component list --installed | grep -q '^clippy' || rustup component add clippy
+	@rustup component list --installed | grep -q '^rustfmt' || rustup component add rustfmt
+
+lint:
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+test-rust:
+	$(CARGO) test --workspace
+
+## nostd: the core builds for a bare-metal target (no std, only alloc)
+nostd:
+	$(CARGO) build -p shoal-core --no-default-features --target $(NOSTD_TARGET)
+	$(CARGO) build -p shoal-core --no-default-features --features serde --target $(NOSTD_TARGET)
+
+vectors-check:
+	$(CARGO) run -q -p shoal-cli -- vectors check tests/vectors
+
+## vectors: regenerate the shared vectors after an intended placement change
+vectors:
+	$(CARGO) run -q --release -p shoal-cli -- vectors write tests/vectors
+
+## ketama-vectors: regenerate tests/vectors/ketama_uhashring.json with uhashring from PyPI
+ketama-vectors:
+	python3 -m venv .venv-ketama
+	.venv-ketama/bin/pip install -q -r tests/vectors/requirements-ketama.txt
+	.venv-ketama/bin/python tests/vectors/gen_ketama_uhashring.py
+
+## bench: side-by-side lookup benchmark vs other crates (release build)
+bench:
+	$(CARGO) run --release -p shoal-cli -- bench ring
+
+clean:
+	$(CARGO) clean
+	rm -rf $(OUT)
