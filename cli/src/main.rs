@@ -1,12 +1,14 @@
 //! `shoal`: command-line front end of shoal.
 //!
-//! Subcommands: `ring analyze`, `partitions sweep`, `bench ring`, `vectors write|check`.
+//! Subcommands: `ring analyze`, `partitions sweep|analyze`, `bench ring`,
+//! `vectors write|check`.
 
 mod analyze;
 mod bench;
 mod keys;
 mod progress;
 mod sweep;
+mod table_analyze;
 mod vectors;
 
 use clap::{Parser, Subcommand};
@@ -59,6 +61,8 @@ enum RingCommand {
 enum PartitionsCommand {
     /// Variance and collision probability vs vnodes (the source's figure 5).
     Sweep(sweep::Args),
+    /// Balance of classic and balanced tables and movement on one join and one leave.
+    Analyze(table_analyze::Args),
 }
 
 #[derive(Subcommand)]
@@ -84,6 +88,9 @@ fn main() {
         Command::Partitions {
             command: PartitionsCommand::Sweep(a),
         } => sweep::run(a),
+        Command::Partitions {
+            command: PartitionsCommand::Analyze(a),
+        } => table_analyze::run(a),
         Command::Bench {
             command: BenchCommand::Ring(a),
         } => bench::run(a),
