@@ -22,9 +22,22 @@ pub struct Args {
     /// Hash scheme: xxh3 or ketama.
     #[arg(long, default_value = "xxh3")]
     hash: String,
+    /// Also report the exact peak/mean over this many independent id sets (a single
+    /// layout's peak is a random draw).
+    #[arg(long, default_value_t = 100)]
+    id_sets: u32,
     /// Print JSON instead of a table.
     #[arg(long)]
     json: bool,
+}
+
+/// Exact peak/mean over many id sets.
+#[derive(Serialize)]
+struct Spread {
+    id_sets: u32,
+    median_peak_to_mean: f64,
+    p90_peak_to_mean: f64,
+    max_peak_to_mean: f64,
 }
 
 /// Balance of key counts over nodes.
@@ -62,6 +75,7 @@ struct Report {
     vnodes: u32,
     keys: u64,
     balance: Balance,
+    spread: Option<Spread>,
     add: Movement,
     remove: Movement,
 }
@@ -113,7 +127,26 @@ pub fn run(args: Args) -> crate::CliResult {
     let remove = movement(&ring, &shrunk, &owners, &positions, &removed_id, false, &pb)?;
     pb.finish_and_clear();
 
+    let spread = if args.id_sets == 0 {
+        None
+    } else {
+        let mut peaks = Vec::with_capacity(args.id_sets as usize);
+        for set in 0..args.id_sets {
+            let ids = (0..args.nodes).map(|i| format!("set{set}-node-{i}"));
+            let r = Ring::from_nodes(scheme, args.vnodes, ids)?;
+            peaks.push(r.ownership().iter().cloned().fold(0.0, f64::max) * r.len() as f64);
+        }
+        peaks.sort_by(f64::total_cmp);
+        let at = |q: f64| peaks[((peaks.len() - 1) as f64 * q).round() as usize];
+        Some(Spread {
+            id_sets: args.id_sets,
+            median_peak_to_mean: at(0.5),
+            p90_peak_to_mean: at(0.9),
+            max_peak_to_mean: at(1.0),
+        })
+    };
     let report = Report {
+        spread,
         hash: scheme.name(),
         nodes: args.nodes,
         vnodes: args.vnodes,
@@ -193,6 +226,12 @@ fn print_report(r: &Report) {
         "balance     peak/mean {:.4}   min/mean {:.4}   cv {:.4}   (exact hash-space peak/mean {:.4})",
         r.balance.peak_to_mean, r.balance.min_to_mean, r.balance.cv, r.balance.exact_peak_to_mean
     );
+    if let Some(s) = &r.spread {
+        println!(
+            "spread      exact peak/mean over {} id sets: median {:.4}, p90 {:.4}, max {:.4}",
+            s.id_sets, s.median_peak_to_mean, s.p90_peak_to_mean, s.max_peak_to_mean
+        );
+    }
     for (what, m) in [("add", &r.add), ("remove", &r.remove)] {
         println!(
             "{what:<7} {:<10} moved {:.5} of keys (ideal {:.5}, its exact share {:.5}; plan {:.5} in {} ranges); {:.2}% of moved keys {} it",

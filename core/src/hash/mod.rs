@@ -9,9 +9,9 @@
 //!
 //! * **Key hash**: `key_hash(key) = XXH3-64(key bytes, seed 0)`.
 //! * **Node hash**: `node_hash(id) = XXH3-64(id UTF-8 bytes, seed 0)`.
-//! * **Vnode point**: `vnode_point(id, v) = XXH3-64(LE64(node_hash(id)) ‖ LE32(v))`, the
-//!   hash (seed 0) of the 12-byte string made of the node hash and the vnode index
-//!   `v = 0, 1, …`, both little-endian. A node with `n` vnodes owns the points for
+//! * **Vnode point**: `vnode_point(id, v) = XXH3-64(LE64(node_hash(id)) ‖ LE64(v))`, the
+//!   hash (seed 0) of the 16-byte string made of the node hash and the vnode index
+//!   `v = 0, 1, …` as a 64-bit number, both little-endian. A node with `n` vnodes owns the points for
 //!   `v in 0..n`, so raising a node's weight only adds points and lowering it only removes
 //!   points. (XXH3's *seed* is deliberately not used for `v`: for inputs of up to 16
 //!   bytes XXH3 mixes the seed into the input linearly, so short ids with different
@@ -50,7 +50,7 @@ pub fn node_hash(id: &[u8]) -> u64 {
 }
 
 /// The ring position of vnode number `vnode` of node `id`:
-/// `XXH3-64(LE64(node_hash(id)) ‖ LE32(vnode))`.
+/// `XXH3-64(LE64(node_hash(id)) ‖ LE64(vnode))`.
 #[inline]
 pub fn vnode_point(id: &[u8], vnode: u32) -> u64 {
     vnode_point_of(node_hash(id), vnode)
@@ -59,9 +59,11 @@ pub fn vnode_point(id: &[u8], vnode: u32) -> u64 {
 /// [`vnode_point`] from an already computed [`node_hash`] (hash the id once per node).
 #[inline]
 pub fn vnode_point_of(node_hash: u64, vnode: u32) -> u64 {
-    let mut buf = [0u8; 12];
+    // 16 bytes, so XXH3's two 8-byte reads line up with the two 8-byte writes (a 12-byte
+    // input makes the second read straddle both writes and stall store forwarding).
+    let mut buf = [0u8; 16];
     buf[..8].copy_from_slice(&node_hash.to_le_bytes());
-    buf[8..].copy_from_slice(&vnode.to_le_bytes());
+    buf[8..].copy_from_slice(&u64::from(vnode).to_le_bytes());
     xxh3_64(&buf)
 }
 

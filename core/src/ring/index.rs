@@ -1,68 +1,209 @@
-//! Prefix index over the sorted points: O(1) expected lookup.
+//! Prefix index over the sorted points: O(1) expected lookup, and the O(n) bucket sort
+//! that builds the layout.
 //!
-//! The 64-bit circle is cut into `2^bits` equal buckets (`bits` chosen so there are 2–4
-//! buckets per point). Each bucket stores the position of the first point at or after
-//! its start; a flag marks buckets that contain no point, whose answer needs no scan.
-//! Other buckets scan forward over the (on average < 1) points they contain.
+//! The 64-bit circle is cut into `2^bits` equal buckets (2–4 per point for small rings,
+//! 1–2 for large ones, so the index stays cache-friendly). Two arrays share the buckets:
+//!
+//! * `lookup`: 8 bytes per bucket answering owner queries in one memory access when
+//!   the bucket holds at most one point: the point's offset within the bucket (top 32
+//!   bits), the owner for hashes at or below it and the owner for hashes above it (16
+//!   bits each). Buckets with more points (under 10 %), hashes whose truncated offset
+//!   equals the point's, and rings of more than 32 767 nodes fall back to a scan.
+//! * `first`: the position of the first point at or after each bucket's start, for
+//!   callers that need a position (replica walks, bounded load). A scan from there
+//!   passes over the (on average < 1) points in the bucket.
+//!
+//! Because points are uniform hashes, the same bucketing sorts them in linear time:
+//! count per bucket, scatter, insertion-sort the tiny buckets.
 
+use alloc::vec;
 use alloc::vec::Vec;
 
-/// Flag bit: the bucket holds no point, so its stored position is the answer.
-const DIRECT: u32 = 1 << 31;
-/// Cap on the index size (2^22 entries, 16 MiB) for very large rings.
-const MAX_BITS: u32 = 22;
+/// A [`Bucket`] that says "scan from `first`".
+const SCAN: u64 = u64::MAX;
+/// Owners at or above this do not fit a bucket's 16-bit fields.
+const MAX_DIRECT_OWNER: u32 = 1 << 15;
+/// Largest index: 2^21 buckets (40 MiB) for very large rings.
+const MAX_BITS: u32 = 21;
+/// Rings up to this many points get 2–4 buckets per point, larger ones 1–2.
+const DENSE_UNTIL: usize = 1 << 16;
+
+/// Owner answer for one bucket, packed: bits 32..64 the point's offset in the bucket
+/// (top 32 bits; all ones when the bucket is empty), bits 16..32 the owner for hashes
+/// at or below the point, bits 0..16 the owner above it. [`SCAN`] means "scan".
+type Bucket = u64;
+
+#[inline(always)]
+fn pack(split: u32, below: u32, above: u32) -> Bucket {
+    if below >= MAX_DIRECT_OWNER || above >= MAX_DIRECT_OWNER {
+        return SCAN;
+    }
+    (u64::from(split) << 32) | (u64::from(below) << 16) | u64::from(above)
+}
 
 #[derive(Debug, Clone, Default)]
 pub(crate) struct PrefixIndex {
     shift: u32,
-    buckets: Vec<u32>,
+    lookup: Vec<Bucket>,
+    first: Vec<u32>,
+}
+
+fn bits_for(n: usize) -> u32 {
+    let per_point = if n <= DENSE_UNTIL { 2 } else { 1 };
+    (usize::BITS - (per_point * n - 1).leading_zeros()).clamp(1, MAX_BITS)
 }
 
 impl PrefixIndex {
-    pub(crate) fn build(points: &[u64]) -> Self {
+    /// Builds the index for sorted `points` owned by `owners`.
+    pub(crate) fn build(points: &[u64], owners: &[u32]) -> Self {
         let n = points.len();
         if n == 0 {
             return PrefixIndex::default();
         }
-        // 2..4 buckets per point: next power of two >= 2n.
-        let bits = (usize::BITS - (2 * n - 1).leading_zeros()).clamp(1, MAX_BITS);
+        let bits = bits_for(n);
         let shift = 64 - bits;
         let size = 1usize << bits;
-        let mut buckets = Vec::with_capacity(size);
-        let mut j = 0usize;
-        for b in 0..size {
-            let start = (b as u64) << shift;
-            while j < n && points[j] < start {
-                j += 1;
-            }
-            let end = start | ((1u64 << shift) - 1);
-            let pos = if j == n { 0 } else { j };
-            if j == n || points[j] > end {
-                buckets.push(pos as u32 | DIRECT);
-            } else {
-                buckets.push(pos as u32);
+        // first[b] = first point in bucket b (backwards, so the smallest index wins),
+        // then empty buckets inherit the next bucket's start.
+        let mut first = vec![n as u32; size + 1];
+        for (j, &p) in points.iter().enumerate().rev() {
+            first[(p >> shift) as usize] = j as u32;
+        }
+        for b in (0..size).rev() {
+            if first[b] == n as u32 {
+                first[b] = first[b + 1];
             }
         }
-        PrefixIndex { shift, buckets }
+        Self::finish(shift, first, points, owners)
+    }
+
+    /// Fills `lookup` from `first` (bucket starts, with a final `n`), then wraps `first`.
+    fn finish(shift: u32, mut first: Vec<u32>, points: &[u64], owners: &[u32]) -> Self {
+        let n = points.len();
+        let size = first.len() - 1;
+        let bits = 64 - shift;
+        let wrap = |j: usize| if j >= n { j - n } else { j };
+        let mut lookup = Vec::with_capacity(size);
+        for b in 0..size {
+            let (lo, hi) = (first[b] as usize, first[b + 1] as usize);
+            let count = hi - lo;
+            // Written without data-dependent branches: counts are random.
+            let below = owners[wrap(lo)];
+            let above = owners[wrap(lo + count.min(1))];
+            let split = if count == 0 {
+                u32::MAX
+            } else {
+                offset(points[lo], bits)
+            };
+            let e = pack(split, below, above);
+            lookup.push(if count >= 2 { SCAN } else { e });
+            if lo == n {
+                first[b] = 0;
+            }
+        }
+        first.truncate(size);
+        PrefixIndex {
+            shift,
+            lookup,
+            first,
+        }
+    }
+
+    /// Sorts `(point, owner)` entries by point then owner and builds the index.
+    #[cfg(test)]
+    pub(crate) fn sort_and_build(entries: &[(u64, u32)]) -> (Vec<u64>, Vec<u32>, Self) {
+        Self::sort_and_build_with(entries.len(), || entries.iter().copied())
+    }
+
+    /// Sorts the (about `n`) entries produced by `make` by point then owner, and builds
+    /// the index: a counting pass on the top 8 bits scatters the entries into 256 runs
+    /// written sequentially, each run is sorted while it fits in cache, and the index is
+    /// filled in sequential sweeps. (A full-width counting sort is asymptotically better
+    /// but its random writes are slower here.)
+    pub(crate) fn sort_and_build_with<I, F>(n: usize, make: F) -> (Vec<u64>, Vec<u32>, Self)
+    where
+        I: Iterator<Item = (u64, u32)>,
+        F: Fn() -> I,
+    {
+        if n == 0 {
+            return (Vec::new(), Vec::new(), PrefixIndex::default());
+        }
+        // One hashing pass into `raw`, counting the top-8-bit runs on the way.
+        let mut start = [0usize; 257];
+        let mut raw = Vec::with_capacity(n);
+        for e in make() {
+            start[(e.0 >> 56) as usize + 1] += 1;
+            raw.push(e);
+        }
+        for b in 0..256 {
+            start[b + 1] += start[b];
+        }
+        let mut cursor = start;
+        let mut entries = vec![(0u64, 0u32); raw.len()];
+        for &e in &raw {
+            let slot = &mut cursor[(e.0 >> 56) as usize];
+            entries[*slot] = e;
+            *slot += 1;
+        }
+        drop(raw);
+        for b in 0..256 {
+            entries[start[b]..start[b + 1]].sort_unstable_by_key(|e| e.0);
+        }
+        // Equal points (practically never) are ordered by owner, for determinism.
+        let mut i = 1;
+        while i < entries.len() {
+            if entries[i].0 == entries[i - 1].0 {
+                let lo = i - 1;
+                while i < entries.len() && entries[i].0 == entries[lo].0 {
+                    i += 1;
+                }
+                entries[lo..i].sort_unstable();
+            }
+            i += 1;
+        }
+        let points: Vec<u64> = entries.iter().map(|e| e.0).collect();
+        let owners: Vec<u32> = entries.iter().map(|e| e.1).collect();
+        drop(entries);
+        let index = Self::build(&points, &owners);
+        (points, owners, index)
     }
 
     /// Position of the first point `>= h`, wrapping to 0. `points` must be non-empty and
-    /// the one this index was built from.
+    /// the ones this index was built from.
     #[inline(always)]
     pub(crate) fn position(&self, points: &[u64], h: u64) -> usize {
-        let e = self.buckets[(h >> self.shift) as usize];
-        if e & DIRECT != 0 {
-            return (e & !DIRECT) as usize;
-        }
-        let mut j = e as usize;
-        while j < points.len() {
-            if points[j] >= h {
-                return j;
-            }
-            j += 1;
-        }
-        0
+        scan(points, self.first[(h >> self.shift) as usize] as usize, h)
     }
+
+    /// Owner of the first point `>= h` (wrapping); one memory access for most `h`.
+    #[inline(always)]
+    pub(crate) fn owner(&self, points: &[u64], owners: &[u32], h: u64) -> u32 {
+        let e = self.lookup[(h >> self.shift) as usize];
+        let split = (e >> 32) as u32;
+        let off = offset(h, 64 - self.shift);
+        if e != SCAN && off != split {
+            let o = if off < split { e >> 16 } else { e };
+            return (o & 0xFFFF) as u32;
+        }
+        owners[self.position(points, h)]
+    }
+}
+
+/// Top 32 bits of `h`'s offset within its bucket (`bits` = log2 of the bucket count).
+#[inline(always)]
+fn offset(h: u64, bits: u32) -> u32 {
+    ((h << bits) >> 32) as u32
+}
+
+#[inline(always)]
+fn scan(points: &[u64], mut j: usize, h: u64) -> usize {
+    while j < points.len() {
+        if points[j] >= h {
+            return j;
+        }
+        j += 1;
+    }
+    0
 }
 
 #[cfg(test)]
@@ -78,34 +219,80 @@ mod tests {
         }
     }
 
+    fn check(points: &[u64], owners: &[u32], idx: &PrefixIndex, h: u64) {
+        let r = reference(points, h);
+        assert_eq!(idx.position(points, h), r, "h={h}");
+        assert_eq!(idx.owner(points, owners, h), owners[r], "h={h}");
+    }
+
     #[test]
     fn matches_binary_search() {
-        let mut points: Vec<u64> = (0..1000u64).map(crate::hash::splitmix64).collect();
-        points.push(0);
-        points.push(u64::MAX);
-        points.sort_unstable();
-        let idx = PrefixIndex::build(&points);
+        let mut entries: Vec<(u64, u32)> = (0..1000u64)
+            .map(|i| (crate::hash::splitmix64(i), (i % 7) as u32))
+            .collect();
+        entries.push((0, 3));
+        entries.push((u64::MAX, 5));
+        entries.push((entries[10].0, 6)); // a duplicate point with a larger owner
+        let (points, owners, idx) = PrefixIndex::sort_and_build(&entries);
+        let mut sorted = entries.clone();
+        sorted.sort_unstable();
+        assert_eq!(points, sorted.iter().map(|e| e.0).collect::<Vec<_>>());
+        assert_eq!(owners, sorted.iter().map(|e| e.1).collect::<Vec<_>>());
+        let rebuilt = PrefixIndex::build(&points, &owners);
+        assert_eq!(rebuilt.lookup, idx.lookup);
+        assert_eq!(rebuilt.first, idx.first);
         for i in 0..20_000u64 {
-            let h = crate::hash::splitmix64(i + 7_000_000);
-            assert_eq!(idx.position(&points, h), reference(&points, h));
+            check(
+                &points,
+                &owners,
+                &idx,
+                crate::hash::splitmix64(i + 7_000_000),
+            );
         }
         for &p in &points {
             for h in [p.wrapping_sub(1), p, p.wrapping_add(1)] {
-                assert_eq!(idx.position(&points, h), reference(&points, h), "h={h}");
+                check(&points, &owners, &idx, h);
             }
         }
     }
 
     #[test]
+    fn owners_beyond_16_bits_and_equal_offsets_fall_back_to_scan() {
+        let mut entries: Vec<(u64, u32)> = (0..3000u64)
+            .map(|i| (crate::hash::splitmix64(i), 40_000 + i as u32))
+            .collect();
+        // Two points whose in-bucket offsets agree in their top 32 bits.
+        entries.push((0x1234_5678_9abc_0000, 1));
+        entries.push((0x1234_5678_9abc_0400, 2));
+        let (points, owners, idx) = PrefixIndex::sort_and_build(&entries);
+        for i in 0..20_000u64 {
+            check(
+                &points,
+                &owners,
+                &idx,
+                crate::hash::splitmix64(i + 1_000_000),
+            );
+        }
+        for h in [
+            0x1234_5678_9abc_0000,
+            0x1234_5678_9abc_0001,
+            0x1234_5678_9abc_0400,
+            0x1234_5678_9abc_0401,
+        ] {
+            check(&points, &owners, &idx, h);
+        }
+    }
+
+    #[test]
     fn single_point_and_duplicates() {
-        let points = [5u64];
-        let idx = PrefixIndex::build(&points);
-        assert_eq!(idx.position(&points, 0), 0);
-        assert_eq!(idx.position(&points, u64::MAX), 0);
-        let points = [7u64, 7, 7, 1 << 63];
-        let idx = PrefixIndex::build(&points);
-        assert_eq!(idx.position(&points, 7), 0);
-        assert_eq!(idx.position(&points, 8), 3);
-        assert_eq!(idx.position(&points, (1 << 63) + 1), 0);
+        let (points, owners, idx) = PrefixIndex::sort_and_build(&[(5, 0)]);
+        check(&points, &owners, &idx, 0);
+        check(&points, &owners, &idx, u64::MAX);
+        let (points, owners, idx) =
+            PrefixIndex::sort_and_build(&[(7, 2), (1 << 63, 0), (7, 1), (7, 0)]);
+        assert_eq!(owners, [0, 1, 2, 0]);
+        for h in [0, 7, 8, 1 << 63, (1 << 63) + 1, u64::MAX] {
+            check(&points, &owners, &idx, h);
+        }
     }
 }

@@ -211,7 +211,7 @@ impl Ring {
         if self.points.is_empty() {
             return None;
         }
-        Some(self.owners[self.index.position(&self.points, position)])
+        Some(self.index.owner(&self.points, &self.owners, position))
     }
 
     /// The owners of many keys, in order. Fails only when the ring is empty.
@@ -243,7 +243,7 @@ impl Ring {
             });
         }
         for (o, &h) in out.iter_mut().zip(positions) {
-            *o = self.owners[self.index.position(&self.points, h)];
+            *o = self.index.owner(&self.points, &self.owners, h);
         }
         Ok(())
     }
@@ -416,25 +416,34 @@ impl Ring {
         };
         let total: usize = counts.iter().map(|&c| c as usize * per_vnode).sum();
         self.check_total(total)?;
-        let mut entries: Vec<(u64, u32)> = Vec::with_capacity(total);
-        for (i, (spec, &count)) in specs.iter().zip(&counts).enumerate() {
-            match self.scheme {
-                HashScheme::Xxh3 => {
-                    let seed = hash::node_hash(spec.id.as_bytes());
-                    entries.extend((0..count).map(|v| (hash::vnode_point_of(seed, v), i as u32)));
-                }
-                HashScheme::Ketama => {
+        let (points, owners, index) = match self.scheme {
+            HashScheme::Xxh3 => {
+                let seeds: Vec<(u64, u32)> = specs
+                    .iter()
+                    .zip(&counts)
+                    .map(|(s, &c)| (hash::node_hash(s.id.as_bytes()), c))
+                    .collect();
+                PrefixIndex::sort_and_build_with(total, || {
+                    seeds.iter().enumerate().flat_map(|(i, &(seed, count))| {
+                        (0..count).map(move |v| (hash::vnode_point_of(seed, v), i as u32))
+                    })
+                })
+            }
+            HashScheme::Ketama => {
+                let mut entries: Vec<(u64, u32)> = Vec::with_capacity(total);
+                for (i, (spec, &count)) in specs.iter().zip(&counts).enumerate() {
                     for w in 0..count {
                         for p in ketama::vnode_points(&spec.id, w) {
                             entries.push((ketama::point_position(p), i as u32));
                         }
                     }
                 }
+                PrefixIndex::sort_and_build_with(total, || entries.iter().copied())
             }
-        }
-        entries.sort_unstable();
-        self.points = entries.iter().map(|e| e.0).collect();
-        self.owners = entries.iter().map(|e| e.1).collect();
+        };
+        self.points = points;
+        self.owners = owners;
+        self.index = index;
         self.nodes = specs
             .into_iter()
             .zip(counts)
@@ -444,7 +453,7 @@ impl Ring {
                 zone_index: 0,
             })
             .collect();
-        self.finish();
+        self.number_zones();
         Ok(())
     }
 
@@ -487,8 +496,14 @@ impl Ring {
         self.owners.truncate(w);
     }
 
-    /// Recomputes derived state: zone numbering and the prefix index.
+    /// Recomputes derived state after a change: zone numbering and the prefix index.
     fn finish(&mut self) {
+        self.number_zones();
+        self.index = PrefixIndex::build(&self.points, &self.owners);
+    }
+
+    /// Numbers zones: named zones first (sorted), then one private zone per zoneless node.
+    fn number_zones(&mut self) {
         let mut zones: Vec<&str> = self.nodes.iter().filter_map(|n| n.zone()).collect();
         zones.sort_unstable();
         zones.dedup();
@@ -509,7 +524,6 @@ impl Ring {
             n.zone_index = z;
         }
         self.zone_count = private;
-        self.index = PrefixIndex::build(&self.points);
     }
 }
 

@@ -25,11 +25,22 @@ impl Ring {
     /// Up to `n` owners of `key` under a zone policy, primary first. With
     /// [`ZonePolicy::Distinct`], fewer than `n` when there are fewer zones.
     pub fn locate_n_with(&self, key: impl AsRef<[u8]>, n: usize, policy: ZonePolicy) -> Vec<&str> {
-        let mut out = Vec::with_capacity(n.min(self.len()));
-        self.locate_n_hash_into(self.key_position(key.as_ref()), n, policy, &mut out);
-        out.into_iter()
-            .map(|i| self.nodes[i as usize].id())
-            .collect()
+        let position = self.key_position(key.as_ref());
+        if n <= 16 {
+            // One allocation: indices go to a stack buffer first.
+            let mut idx = [0u32; 16];
+            let count = self.walk(position, n, policy, &mut idx);
+            idx[..count]
+                .iter()
+                .map(|&i| self.nodes[i as usize].id())
+                .collect()
+        } else {
+            let mut out = Vec::new();
+            self.locate_n_hash_into(position, n, policy, &mut out);
+            out.into_iter()
+                .map(|i| self.nodes[i as usize].id())
+                .collect()
+        }
     }
 
     /// Allocation-free form: clears `out` and fills it with up to `n` node indices for
@@ -92,5 +103,52 @@ impl Ring {
                 }
             }
         }
+    }
+
+    fn replica_limit(&self, n: usize, policy: ZonePolicy) -> usize {
+        match policy {
+            ZonePolicy::Any => self.nodes.len(),
+            ZonePolicy::Distinct => self.zone_count as usize,
+        }
+        .min(n)
+    }
+
+    /// Walks clockwise collecting up to `n <= 16` replicas into `out`; returns how many.
+    /// A linear scan of so few results is cheaper than a bitmap.
+    fn walk(&self, position: u64, n: usize, policy: ZonePolicy, out: &mut [u32; 16]) -> usize {
+        let len = self.points.len();
+        if len == 0 {
+            return 0;
+        }
+        let limit = self.replica_limit(n.min(16), policy);
+        if limit == 0 {
+            return 0;
+        }
+        let mut zones = [0u32; 16];
+        let mut count = 0;
+        let mut j = self.index.position(&self.points, position);
+        for _ in 0..len {
+            let o = self.owners[j];
+            let taken = match policy {
+                ZonePolicy::Any => out[..count].contains(&o),
+                ZonePolicy::Distinct => {
+                    let z = self.nodes[o as usize].zone_index;
+                    zones[count] = z;
+                    zones[..count].contains(&z)
+                }
+            };
+            if !taken {
+                out[count] = o;
+                count += 1;
+                if count == limit {
+                    break;
+                }
+            }
+            j += 1;
+            if j == len {
+                j = 0;
+            }
+        }
+        count
     }
 }
