@@ -30,7 +30,7 @@ pub enum Error {
     Empty,
     /// Bounded-load lookup: every node is at its capacity.
     NoCapacity {
-        /// The per-unit-weight capacity that every node has reached.
+        /// The mean per-node capacity that every node has reached.
         capacity: u64,
     },
     /// A slice argument does not have one entry per node.
@@ -68,7 +68,7 @@ impl fmt::Display for Error {
             Error::Empty => write!(f, "there are no nodes to place on"),
             Error::NoCapacity { capacity } => write!(
                 f,
-                "every node has reached its bounded-load capacity ({capacity} per unit of weight)"
+                "every node has reached its bounded-load capacity (about {capacity} keys per node)"
             ),
             Error::LengthMismatch { expected, got } => {
                 write!(f, "expected one entry per node ({expected}), got {got}")

@@ -23,7 +23,7 @@ use alloc::vec::Vec;
 const SCAN: u64 = u64::MAX;
 /// Owners at or above this do not fit a bucket's 16-bit fields.
 const MAX_DIRECT_OWNER: u32 = 1 << 15;
-/// Largest index: 2^21 buckets (40 MiB) for very large rings.
+/// Largest index: 2^21 buckets (24 MiB: 8-byte answers plus 4-byte positions).
 const MAX_BITS: u32 = 21;
 /// Rings up to this many points get 2–4 buckets per point, larger ones 1–2.
 const DENSE_UNTIL: usize = 1 << 16;
