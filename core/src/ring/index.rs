@@ -69,10 +69,9 @@ impl PrefixIndex {
         for (j, &p) in points.iter().enumerate().rev() {
             first[(p >> shift) as usize] = j as u32;
         }
+        // Branch-free: an empty bucket still holds n, which is above any later start.
         for b in (0..size).rev() {
-            if first[b] == n as u32 {
-                first[b] = first[b + 1];
-            }
+            first[b] = first[b].min(first[b + 1]);
         }
         Self::finish(shift, first, points, owners)
     }
@@ -87,21 +86,22 @@ impl PrefixIndex {
         for b in 0..size {
             let (lo, hi) = (first[b] as usize, first[b + 1] as usize);
             let count = hi - lo;
-            // Written without data-dependent branches: counts are random.
+            // Written as selects, not branches: bucket counts are random.
             let below = owners[wrap(lo)];
             let above = owners[wrap(lo + count.min(1))];
-            let split = if count == 0 {
-                u32::MAX
-            } else {
-                offset(points[lo], bits)
-            };
+            let at = offset(points[lo.min(n - 1)], bits);
+            let split = if count == 0 { u32::MAX } else { at };
             let e = pack(split, below, above);
             lookup.push(if count >= 2 { SCAN } else { e });
-            if lo == n {
-                first[b] = 0;
-            }
         }
         first.truncate(size);
+        // Buckets after the last point wrap to the first point.
+        for f in first.iter_mut().rev() {
+            if *f as usize != n {
+                break;
+            }
+            *f = 0;
+        }
         PrefixIndex {
             shift,
             lookup,
@@ -115,11 +115,13 @@ impl PrefixIndex {
         Self::sort_and_build_with(entries.len(), || entries.iter().copied())
     }
 
-    /// Sorts the (about `n`) entries produced by `make` by point then owner, and builds
-    /// the index: a counting pass on the top 8 bits scatters the entries into 256 runs
-    /// written sequentially, each run is sorted while it fits in cache, and the index is
-    /// filled in sequential sweeps. (A full-width counting sort is asymptotically better
-    /// but its random writes are slower here.)
+    /// Sorts the entries produced by `make` (called twice; `n` is a size hint) by point
+    /// then owner, and builds
+    /// the index. Points are uniform hashes, so a two-level radix sort does it in linear
+    /// time with sequential writes: the top 8 bits scatter the entries into 256 runs,
+    /// each run (cache-sized) is scattered again by the next 8 bits, and an insertion
+    /// sort fixes the remaining neighbours. (A one-pass counting sort on all index bits
+    /// makes random writes into large arrays, which is slower here.)
     pub(crate) fn sort_and_build_with<I, F>(n: usize, make: F) -> (Vec<u64>, Vec<u32>, Self)
     where
         I: Iterator<Item = (u64, u32)>,
@@ -128,41 +130,56 @@ impl PrefixIndex {
         if n == 0 {
             return (Vec::new(), Vec::new(), PrefixIndex::default());
         }
-        // One hashing pass into `raw`, counting the top-8-bit runs on the way.
+        // `make` runs twice (count, then scatter): recomputing a hash is cheaper than
+        // faulting in pages for a copy of every entry.
         let mut start = [0usize; 257];
-        let mut raw = Vec::with_capacity(n);
-        for e in make() {
-            start[(e.0 >> 56) as usize + 1] += 1;
-            raw.push(e);
+        for (p, _) in make() {
+            start[(p >> 56) as usize + 1] += 1;
         }
         for b in 0..256 {
             start[b + 1] += start[b];
         }
+        let total = start[256];
         let mut cursor = start;
-        let mut entries = vec![(0u64, 0u32); raw.len()];
-        for &e in &raw {
+        let mut entries = vec![(0u64, 0u32); total];
+        for e in make() {
             let slot = &mut cursor[(e.0 >> 56) as usize];
             entries[*slot] = e;
             *slot += 1;
         }
-        drop(raw);
+        // Within each run (small enough for L1/L2): counting sort on the next 8 bits,
+        // then an insertion sort by (point, owner) that only fixes neighbours.
+        let mut points = vec![0u64; total];
+        let mut owners = vec![0u32; total];
+        let mut tmp: Vec<(u64, u32)> = Vec::new();
         for b in 0..256 {
-            entries[start[b]..start[b + 1]].sort_unstable_by_key(|e| e.0);
-        }
-        // Equal points (practically never) are ordered by owner, for determinism.
-        let mut i = 1;
-        while i < entries.len() {
-            if entries[i].0 == entries[i - 1].0 {
-                let lo = i - 1;
-                while i < entries.len() && entries[i].0 == entries[lo].0 {
-                    i += 1;
-                }
-                entries[lo..i].sort_unstable();
+            let run = &entries[start[b]..start[b + 1]];
+            let mut sub = [0usize; 257];
+            for e in run {
+                sub[((e.0 >> 48) & 0xFF) as usize + 1] += 1;
             }
-            i += 1;
+            for k in 0..256 {
+                sub[k + 1] += sub[k];
+            }
+            tmp.clear();
+            tmp.resize(run.len(), (0, 0));
+            for &e in run {
+                let slot = &mut sub[((e.0 >> 48) & 0xFF) as usize];
+                tmp[*slot] = e;
+                *slot += 1;
+            }
+            for i in 1..tmp.len() {
+                let mut k = i;
+                while k > 0 && tmp[k - 1] > tmp[k] {
+                    tmp.swap(k - 1, k);
+                    k -= 1;
+                }
+            }
+            for (i, &(p, o)) in tmp.iter().enumerate() {
+                points[start[b] + i] = p;
+                owners[start[b] + i] = o;
+            }
         }
-        let points: Vec<u64> = entries.iter().map(|e| e.0).collect();
-        let owners: Vec<u32> = entries.iter().map(|e| e.1).collect();
         drop(entries);
         let index = Self::build(&points, &owners);
         (points, owners, index)
