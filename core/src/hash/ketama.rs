@@ -17,7 +17,7 @@
 //!
 //! Known difference: when two servers produce the same 32-bit point, `uhashring` gives it
 //! to the server inserted last; shoal gives it to the smaller id (order independence).
-//! With 10 servers this happens for fewer than 1 in 3 000 layouts.
+//! By the birthday bound, 10 servers × 160 points collide in about 1 layout in 3 300.
 
 use md5::{Digest, Md5};
 

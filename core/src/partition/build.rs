@@ -69,7 +69,8 @@ fn score(seed: u64, p: u32) -> u64 {
 ///   score order and a partition goes to the first member with quota left. With shared
 ///   scores this is the unique stable matching, so it depends only on the member set, and
 ///   a join or leave displaces only the partitions whose preferred members changed quota
-///   (measured: 1.05–2.6× the ideal `P/(n+1)` partitions, see BENCHMARKS.md).
+///   (measured: 1.1–2.7× the ideal `P/(n+1)` partitions for 10–100 members, see
+///   BENCHMARKS.md).
 ///
 /// To stay fast for many members, each member proposes only its `4·quota + 16` best
 /// partitions; the few partitions left over go, in ascending order, to the best-scoring
