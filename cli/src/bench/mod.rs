@@ -64,40 +64,36 @@ struct Report {
 }
 
 fn plan(quick: bool) -> Plan {
-    if quick {
-        Plan {
-            keys: 1 << 12,
-            vnodes: 160,
-            lookup_nodes: vec![10, 100, 1000],
-            partition_nodes: 100,
-            replica_nodes: vec![100, 1000],
-            replicas: 3,
-            build_nodes: 1000,
-            check_keys: 32,
-            budget: Budget {
-                batches: 5,
-                batch_target: Duration::from_micros(200),
-                build_budget: Duration::from_millis(30),
-                min_builds: 1,
-            },
-        }
-    } else {
-        Plan {
-            keys: 1 << 16,
-            vnodes: 160,
-            lookup_nodes: vec![10, 100, 1000],
-            partition_nodes: 100,
-            replica_nodes: vec![100, 1000],
-            replicas: 3,
-            build_nodes: 1000,
-            check_keys: 1000,
-            budget: Budget {
-                batches: 21,
-                batch_target: Duration::from_millis(4),
-                build_budget: Duration::from_secs(4),
-                min_builds: 5,
-            },
-        }
+    let full = Plan {
+        keys: 1 << 16,
+        vnodes: 160,
+        lookup_nodes: vec![10, 100, 1000],
+        partition_nodes: 100,
+        replica_nodes: vec![100, 1000],
+        replicas: 3,
+        build_nodes: 1000,
+        check_keys: 1000,
+        budget: Budget {
+            batches: 21,
+            batch_target: Duration::from_millis(4),
+            build_budget: Duration::from_secs(4),
+            min_builds: 5,
+        },
+    };
+    if !quick {
+        return full;
+    }
+    // Same scenarios, smaller sample: indicative numbers in a few seconds.
+    Plan {
+        keys: 1 << 12,
+        check_keys: 32,
+        budget: Budget {
+            batches: 5,
+            batch_target: Duration::from_micros(200),
+            build_budget: Duration::from_millis(30),
+            min_builds: 1,
+        },
+        ..full
     }
 }
 
