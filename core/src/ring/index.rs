@@ -4,11 +4,14 @@
 //! The 64-bit circle is cut into `2^bits` equal buckets (2–4 per point for small rings,
 //! 1–2 for large ones, so the index stays cache-friendly). Two arrays share the buckets:
 //!
-//! * `lookup`: 8 bytes per bucket answering owner queries in one memory access when
-//!   the bucket holds at most one point: the point's offset within the bucket (top 32
-//!   bits), the owner for hashes at or below it and the owner for hashes above it (16
-//!   bits each). Buckets with more points (under 10 %), hashes whose truncated offset
-//!   equals the point's, and rings of more than 32 767 nodes fall back to a scan.
+//! * `lookup`: 4 bytes per bucket answering owner queries in one memory access when
+//!   the bucket holds at most one point: the owner for hashes at or below the point,
+//!   the owner for hashes above it (`owner_bits` each, just enough for the largest node
+//!   index) and the top bits of the point's offset within the bucket (the remaining
+//!   `32 − 2·owner_bits` bits). Buckets with more points (about 12 % of lookups at one
+//!   bucket per point), hashes whose truncated offset equals the point's, and rings
+//!   whose node indices need more than 13 bits fall back to a scan. Four bytes keep the
+//!   answers of a 1000 × 160 ring in 1 MiB, the size of this machine's per-core L2.
 //! * `first`: the position of the first point at or after each bucket's start, for
 //!   callers that need a position (replica walks, bounded load). A scan from there
 //!   passes over the (on average < 1) points in the bucket.
@@ -20,30 +23,26 @@ use alloc::vec;
 use alloc::vec::Vec;
 
 /// A [`Bucket`] that says "scan from `first`".
-const SCAN: u64 = u64::MAX;
-/// Owners at or above this do not fit a bucket's 16-bit fields.
-const MAX_DIRECT_OWNER: u32 = 1 << 15;
-/// Largest index: 2^21 buckets (24 MiB: 8-byte answers plus 4-byte positions).
+const SCAN: Bucket = u32::MAX;
+/// Node indices needing more bits than this leave too few split bits: those rings scan.
+const MAX_OWNER_BITS: u32 = 13;
+/// Largest index: 2^21 buckets (16 MiB: 4-byte answers plus 4-byte positions).
 const MAX_BITS: u32 = 21;
 /// Rings up to this many points get 2–4 buckets per point, larger ones 1–2.
 const DENSE_UNTIL: usize = 1 << 16;
 
-/// Owner answer for one bucket, packed: bits 32..64 the point's offset in the bucket
-/// (top 32 bits; all ones when the bucket is empty), bits 16..32 the owner for hashes
-/// at or below the point, bits 0..16 the owner above it. [`SCAN`] means "scan".
-type Bucket = u64;
-
-#[inline(always)]
-fn pack(split: u32, below: u32, above: u32) -> Bucket {
-    if below >= MAX_DIRECT_OWNER || above >= MAX_DIRECT_OWNER {
-        return SCAN;
-    }
-    (u64::from(split) << 32) | (u64::from(below) << 16) | u64::from(above)
-}
+/// Owner answer for one bucket, packed from the top: the point's truncated offset in
+/// the bucket (all ones when the bucket is empty), the owner for hashes at or below the
+/// point, the owner above it. [`SCAN`] means "scan".
+type Bucket = u32;
 
 #[derive(Debug, Clone, Default)]
 pub(crate) struct PrefixIndex {
+    /// `64 − log2(bucket count)`: a hash's bucket is `h >> shift`.
     shift: u32,
+    /// Bits per owner field in a [`Bucket`] (0 when `lookup` is unused).
+    owner_bits: u32,
+    /// One answer per bucket; empty when the owners need more than [`MAX_OWNER_BITS`].
     lookup: Vec<Bucket>,
     first: Vec<u32>,
 }
@@ -81,18 +80,28 @@ impl PrefixIndex {
         let n = points.len();
         let size = first.len() - 1;
         let bits = 64 - shift;
-        let wrap = |j: usize| if j >= n { j - n } else { j };
-        let mut lookup = Vec::with_capacity(size);
-        for b in 0..size {
-            let (lo, hi) = (first[b] as usize, first[b + 1] as usize);
-            let count = hi - lo;
-            // Written as selects, not branches: bucket counts are random.
-            let below = owners[wrap(lo)];
-            let above = owners[wrap(lo + count.min(1))];
-            let at = offset(points[lo.min(n - 1)], bits);
-            let split = if count == 0 { u32::MAX } else { at };
-            let e = pack(split, below, above);
-            lookup.push(if count >= 2 { SCAN } else { e });
+        let largest = owners.iter().copied().max().unwrap_or(0);
+        let owner_bits = (u32::BITS - largest.leading_zeros()).max(1);
+        let mut lookup = Vec::new();
+        if owner_bits <= MAX_OWNER_BITS {
+            let wrap = |j: usize| if j >= n { j - n } else { j };
+            let split_bits = 32 - 2 * owner_bits;
+            lookup.reserve_exact(size);
+            for b in 0..size {
+                let (lo, hi) = (first[b] as usize, first[b + 1] as usize);
+                let count = hi - lo;
+                // Written as selects, not branches: bucket counts are random.
+                let below = owners[wrap(lo)];
+                let above = owners[wrap(lo + count.min(1))];
+                let at = offset(points[lo.min(n - 1)], bits, split_bits);
+                let split = if count == 0 {
+                    u32::MAX >> owner_bits >> owner_bits
+                } else {
+                    at
+                };
+                let e = (split << owner_bits << owner_bits) | (below << owner_bits) | above;
+                lookup.push(if count >= 2 { SCAN } else { e });
+            }
         }
         first.truncate(size);
         // Buckets after the last point wrap to the first point.
@@ -104,6 +113,7 @@ impl PrefixIndex {
         }
         PrefixIndex {
             shift,
+            owner_bits: if lookup.is_empty() { 0 } else { owner_bits },
             lookup,
             first,
         }
@@ -195,21 +205,24 @@ impl PrefixIndex {
     /// Owner of the first point `>= h` (wrapping); one memory access for most `h`.
     #[inline(always)]
     pub(crate) fn owner(&self, points: &[u64], owners: &[u32], h: u64) -> u32 {
-        let e = self.lookup[(h >> self.shift) as usize];
-        let split = (e >> 32) as u32;
-        let off = offset(h, 64 - self.shift);
-        if e != SCAN && off != split {
-            let o = if off < split { e >> 16 } else { e };
-            return (o & 0xFFFF) as u32;
+        let ob = self.owner_bits;
+        if let Some(&e) = self.lookup.get((h >> self.shift) as usize) {
+            let split = e >> ob >> ob;
+            let off = offset(h, 64 - self.shift, 32 - 2 * ob);
+            if e != SCAN && off != split {
+                let o = if off < split { e >> ob } else { e };
+                return o & ((1 << ob) - 1);
+            }
         }
         owners[self.position(points, h)]
     }
 }
 
-/// Top 32 bits of `h`'s offset within its bucket (`bits` = log2 of the bucket count).
+/// Top `width` (1..=30) bits of `h`'s offset within its bucket (`bits` = log2 of the
+/// bucket count).
 #[inline(always)]
-fn offset(h: u64, bits: u32) -> u32 {
-    ((h << bits) >> 32) as u32
+fn offset(h: u64, bits: u32, width: u32) -> u32 {
+    ((h << bits) >> (64 - width)) as u32
 }
 
 #[inline(always)]
@@ -273,31 +286,40 @@ mod tests {
         }
     }
 
+    fn check_many(entries: &[(u64, u32)], seed: u64) -> PrefixIndex {
+        let (points, owners, idx) = PrefixIndex::sort_and_build(entries);
+        for i in 0..20_000u64 {
+            check(&points, &owners, &idx, crate::hash::splitmix64(i + seed));
+        }
+        for &p in &points {
+            for h in [p.wrapping_sub(1), p, p.wrapping_add(1)] {
+                check(&points, &owners, &idx, h);
+            }
+        }
+        idx
+    }
+
     #[test]
-    fn owners_beyond_16_bits_and_equal_offsets_fall_back_to_scan() {
-        let mut entries: Vec<(u64, u32)> = (0..3000u64)
-            .map(|i| (crate::hash::splitmix64(i), 40_000 + i as u32))
+    fn owner_fields_at_the_widest_width() {
+        // Owners up to 2^13 - 1: 13-bit owner fields, 6 split bits.
+        let entries: Vec<(u64, u32)> = (0..20_000u64)
+            .map(|i| (crate::hash::splitmix64(i), (i % 8192) as u32))
             .collect();
-        // Two points whose in-bucket offsets agree in their top 32 bits.
+        let idx = check_many(&entries, 3_000_000);
+        assert_eq!(idx.owner_bits, 13);
+        assert!(!idx.lookup.is_empty());
+    }
+
+    #[test]
+    fn owners_beyond_13_bits_fall_back_to_scan() {
+        let mut entries: Vec<(u64, u32)> = (0..3000u64)
+            .map(|i| (crate::hash::splitmix64(i), 9_000 + i as u32))
+            .collect();
+        // Two points whose in-bucket offsets agree in their top bits.
         entries.push((0x1234_5678_9abc_0000, 1));
         entries.push((0x1234_5678_9abc_0400, 2));
-        let (points, owners, idx) = PrefixIndex::sort_and_build(&entries);
-        for i in 0..20_000u64 {
-            check(
-                &points,
-                &owners,
-                &idx,
-                crate::hash::splitmix64(i + 1_000_000),
-            );
-        }
-        for h in [
-            0x1234_5678_9abc_0000,
-            0x1234_5678_9abc_0001,
-            0x1234_5678_9abc_0400,
-            0x1234_5678_9abc_0401,
-        ] {
-            check(&points, &owners, &idx, h);
-        }
+        let idx = check_many(&entries, 1_000_000);
+        assert!(idx.lookup.is_empty());
     }
 
     #[test]
