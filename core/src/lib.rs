@@ -29,6 +29,7 @@ pub mod hash;
 pub mod partition;
 pub mod placement;
 pub mod ring;
+pub mod wire;
 
 pub use error::{Error, Result};
 pub use partition::{

@@ -1,0 +1,1 @@
+//! Secure datagram framing for gossip (work in progress).
