@@ -26,9 +26,11 @@ extern crate std;
 
 mod error;
 pub mod hash;
+pub mod membership;
 pub mod partition;
 pub mod placement;
 pub mod ring;
+pub mod time;
 pub mod wire;
 
 pub use error::{Error, Result};

@@ -1,0 +1,112 @@
+//! Merging a received record into the view: precedence, the events it causes,
+//! confirmations of suspicions, and self-refutation.
+//!
+//! Records about unknown members are added only if they are live: a dead or left
+//! record for a member this one has never seen (or already forgot) is ignored, so
+//! tombstones drain out of the cluster instead of circulating forever.
+
+use super::engine::Membership;
+use super::event::Event;
+use super::member::{Member, Status};
+use crate::time::Instant;
+
+impl Membership {
+    /// Merges `rec`. `gossip` records that change the view are passed on.
+    pub(crate) fn apply(&mut self, now: Instant, rec: Member, accuser: u64, gossip: bool) {
+        let key = rec.key();
+        if key == self.me.key() {
+            self.on_self(rec);
+            return;
+        }
+        let Some(old) = self.table.get(key).cloned() else {
+            if !rec.status().is_live() {
+                return;
+            }
+            self.table.insert(rec.clone());
+            self.stats.applied_updates += 1;
+            if gossip {
+                self.broadcasts.push(key, accuser);
+            }
+            if rec.status() == Status::Suspect {
+                self.start_suspicion(now, key, rec.version(), accuser);
+            }
+            self.emit(Event::Joined(rec));
+            return;
+        };
+        if !rec.supersedes(&old) {
+            // The same suspicion from someone else: a Lifeguard confirmation.
+            if rec.status() == Status::Suspect
+                && old.status() == Status::Suspect
+                && rec.version() == old.version()
+                && self.confirm(now, key, rec.version(), accuser)
+                && gossip
+            {
+                self.broadcasts.push(key, accuser);
+            }
+            return;
+        }
+        self.table.insert(rec.clone());
+        self.stats.applied_updates += 1;
+        if gossip {
+            self.broadcasts.push(key, accuser);
+        }
+        match (old.status(), rec.status()) {
+            (Status::Suspect, Status::Alive) => {
+                self.suspicions.remove(&key);
+                self.emit(Event::Refuted(rec));
+            }
+            (Status::Dead | Status::Left, Status::Alive | Status::Suspect) => {
+                self.dead_since.remove(&key);
+                let suspect = rec.status() == Status::Suspect;
+                self.emit(Event::Joined(rec.clone()));
+                if suspect {
+                    self.start_suspicion(now, key, rec.version(), accuser);
+                    self.emit(Event::Suspected(rec));
+                }
+            }
+            (Status::Alive, Status::Alive) => {
+                if !old.same_content(&rec) {
+                    self.emit(Event::Updated(rec));
+                }
+            }
+            (Status::Alive, Status::Suspect) => {
+                self.start_suspicion(now, key, rec.version(), accuser);
+                self.emit(Event::Suspected(rec));
+            }
+            (Status::Suspect, Status::Suspect) => {
+                // A suspicion of a newer version: start over at that version.
+                self.start_suspicion(now, key, rec.version(), accuser);
+            }
+            (old_status, Status::Dead | Status::Left) => {
+                self.suspicions.remove(&key);
+                self.dead_since.insert(key, now);
+                if old_status.is_live() {
+                    let left = rec.status() == Status::Left;
+                    self.emit(if left {
+                        Event::Left(rec)
+                    } else {
+                        Event::Failed(rec)
+                    });
+                }
+            }
+        }
+    }
+
+    /// A record about this member arrived. Anything at or above our version that is
+    /// not exactly our current record — a suspicion, a death, or a previous life with
+    /// a higher version — is refuted by starting a higher incarnation.
+    fn on_self(&mut self, rec: Member) {
+        if self.leaving || rec.version() < self.me.version() {
+            return;
+        }
+        if rec == self.me {
+            return;
+        }
+        let incarnation = self.me.incarnation().max(rec.incarnation()) + 1;
+        let me = self.me.with_version(incarnation, 0, Status::Alive);
+        self.set_self(me.clone());
+        self.stats.refutations += 1;
+        self.health = (self.health + 1).min(self.cfg.max_health);
+        self.emit(Event::Refuted(me));
+    }
+}

@@ -1,0 +1,306 @@
+//! Failure detection: SWIM probes with indirect probes, Lifeguard suspicion and local
+//! health.
+//!
+//! Every `probe_interval` this member pings the next live member in round-robin order
+//! (so each member is probed by someone within one pass). With no ack after
+//! `probe_timeout` it asks `indirect_probes` others to ping the target for it; each
+//! relays the ack, or answers with a nack when the target stays silent, which tells
+//! this member its own network is working. With no ack by the end of the interval the
+//! target becomes suspect. A suspicion turns into a failure after a timeout that starts
+//! at `β·min` and shrinks toward `min = α·log10(N)·probe_interval` as independent
+//! members confirm it (Lifeguard). Local health rises with missed acks and nacks and
+//! with refutations of this member, and stretches probe timing so a member that is
+//! itself slow does not accuse healthy ones.
+
+use alloc::vec::Vec;
+use core::net::SocketAddr;
+use core::time::Duration;
+
+use super::engine::Membership;
+use super::event::Event;
+use super::member::Status;
+use super::message::Msg;
+use crate::time::Instant;
+
+/// Most ping requests relayed at once (a flood of requests cannot grow memory).
+const MAX_RELAYS: usize = 256;
+
+/// The probe in flight.
+#[derive(Debug, Clone)]
+pub(crate) struct Probe {
+    pub(crate) target: u64,
+    pub(crate) seq: u32,
+    pub(crate) indirect_at: Instant,
+    pub(crate) deadline: Instant,
+    pub(crate) indirect: bool,
+    pub(crate) nacks_expected: u32,
+    pub(crate) nacks: u32,
+}
+
+impl Probe {
+    pub(crate) fn next_deadline(&self) -> Instant {
+        if self.indirect {
+            self.deadline
+        } else {
+            self.indirect_at
+        }
+    }
+}
+
+/// A ping this member sends on behalf of another.
+#[derive(Debug, Clone)]
+pub(crate) struct Relay {
+    pub(crate) seq: u32,
+    pub(crate) requester: SocketAddr,
+    pub(crate) their_seq: u32,
+    pub(crate) deadline: Instant,
+}
+
+/// A member this member suspects, and who else does.
+#[derive(Debug, Clone)]
+pub(crate) struct Suspicion {
+    pub(crate) start: Instant,
+    pub(crate) deadline: Instant,
+    pub(crate) version: (u64, u64),
+    pub(crate) accusers: Vec<u64>,
+}
+
+impl Membership {
+    fn stretch(&self, d: Duration) -> Duration {
+        d * (self.health + 1)
+    }
+
+    pub(crate) fn probe_timers(&mut self, now: Instant) {
+        if let Some(p) = &self.probe {
+            if !p.indirect && now >= p.indirect_at {
+                let (target, seq) = (p.target, p.seq);
+                let helpers = self.random_live(self.cfg.indirect_probes, &[target]);
+                if let Some(addr) = self.table.get(target).map(|m| m.addr()) {
+                    for h in &helpers {
+                        let req = Msg::PingReq { seq, target, addr };
+                        self.send(h.addr(), &[req], false);
+                    }
+                }
+                if let Some(p) = &mut self.probe {
+                    p.indirect = true;
+                    p.nacks_expected = helpers.len() as u32;
+                }
+            }
+        }
+        if let Some(p) = &self.probe {
+            if now >= p.deadline {
+                let p = self.probe.take().expect("checked above");
+                self.stats.failed_probes += 1;
+                let mut penalty = 1;
+                if p.nacks < p.nacks_expected {
+                    penalty += 1;
+                }
+                self.health = (self.health + penalty).min(self.cfg.max_health);
+                self.suspect(now, p.target);
+            }
+        }
+        // Relays whose target stayed silent: tell the requester.
+        let mut i = 0;
+        while i < self.relays.len() {
+            if now >= self.relays[i].deadline {
+                let r = self.relays.swap_remove(i);
+                self.send(r.requester, &[Msg::Nack { seq: r.their_seq }], false);
+            } else {
+                i += 1;
+            }
+        }
+        if !self.leaving && self.probe.is_none() && now >= self.next_probe {
+            self.start_probe(now);
+            self.next_probe = now + self.stretch(self.cfg.probe_interval);
+        }
+    }
+
+    fn start_probe(&mut self, now: Instant) {
+        let live = self.table.live();
+        if live < 2 {
+            return;
+        }
+        let mut target = None;
+        for _ in 0..2 {
+            self.probe_cursor = (self.probe_cursor + 1) % live;
+            if let Some(m) = self.table.nth_live(self.probe_cursor) {
+                if m.key() != self.me.key() {
+                    target = Some(m.clone());
+                    break;
+                }
+            }
+        }
+        let Some(t) = target else { return };
+        let seq = self.next_seq();
+        self.stats.probes += 1;
+        self.probe = Some(Probe {
+            target: t.key(),
+            seq,
+            indirect_at: now + self.stretch(self.cfg.probe_timeout),
+            deadline: now + self.stretch(self.cfg.probe_interval),
+            indirect: false,
+            nacks_expected: 0,
+            nacks: 0,
+        });
+        let mut msgs = Vec::with_capacity(2);
+        msgs.push(Msg::Ping {
+            seq,
+            target: t.key(),
+        });
+        // Lifeguard's buddy system: tell a suspect it is suspected, so it refutes now.
+        if t.status() == Status::Suspect {
+            msgs.push(Msg::Update {
+                member: t.clone(),
+                accuser: 0,
+                gossip: true,
+            });
+        }
+        self.send(t.addr(), &msgs, true);
+    }
+
+    pub(crate) fn on_ping(&mut self, from: SocketAddr, seq: u32, target: u64) {
+        if target == self.me.key() {
+            self.send(from, &[Msg::Ack { seq }], true);
+        }
+    }
+
+    pub(crate) fn on_ack(&mut self, _now: Instant, seq: u32) {
+        if self.probe.as_ref().is_some_and(|p| p.seq == seq) {
+            self.probe = None;
+            self.health = self.health.saturating_sub(1);
+            return;
+        }
+        if let Some(i) = self.relays.iter().position(|r| r.seq == seq) {
+            let r = self.relays.swap_remove(i);
+            self.send(r.requester, &[Msg::Ack { seq: r.their_seq }], true);
+        }
+    }
+
+    pub(crate) fn on_nack(&mut self, seq: u32) {
+        if let Some(p) = &mut self.probe {
+            if p.seq == seq {
+                p.nacks += 1;
+            }
+        }
+    }
+
+    pub(crate) fn on_ping_req(
+        &mut self,
+        now: Instant,
+        from: SocketAddr,
+        their_seq: u32,
+        target: u64,
+        addr: SocketAddr,
+    ) {
+        if self.relays.len() >= MAX_RELAYS || target == self.me.key() {
+            return;
+        }
+        let seq = self.next_seq();
+        self.relays.push(Relay {
+            seq,
+            requester: from,
+            their_seq,
+            // Leave the requester time to receive the nack before its own deadline.
+            deadline: now + self.cfg.probe_timeout.mul_f64(0.8),
+        });
+        self.send(addr, &[Msg::Ping { seq, target }], true);
+    }
+
+    /// This member's own probe of `key` failed.
+    pub(crate) fn suspect(&mut self, now: Instant, key: u64) {
+        let Some(m) = self.table.get(key).cloned() else {
+            return;
+        };
+        match m.status() {
+            Status::Alive => {
+                let s = m.with_status(Status::Suspect);
+                self.table.insert(s.clone());
+                self.broadcasts.push(key, self.me.key());
+                self.start_suspicion(now, key, s.version(), self.me.key());
+                self.emit(Event::Suspected(s));
+            }
+            Status::Suspect => {
+                if self.confirm(now, key, m.version(), self.me.key()) {
+                    self.broadcasts.push(key, self.me.key());
+                }
+            }
+            Status::Dead | Status::Left => {}
+        }
+    }
+
+    pub(crate) fn start_suspicion(
+        &mut self,
+        now: Instant,
+        key: u64,
+        version: (u64, u64),
+        accuser: u64,
+    ) {
+        let mut accusers = Vec::new();
+        if accuser != 0 {
+            accusers.push(accuser);
+        }
+        let timeout = self.cfg.suspicion_timeout(self.table.live(), 0);
+        self.suspicions.insert(
+            key,
+            Suspicion {
+                start: now,
+                deadline: now + timeout,
+                version,
+                accusers,
+            },
+        );
+    }
+
+    /// Counts an independent accuser; returns true if it was new (then the suspicion
+    /// is worth passing on).
+    pub(crate) fn confirm(
+        &mut self,
+        now: Instant,
+        key: u64,
+        version: (u64, u64),
+        accuser: u64,
+    ) -> bool {
+        if accuser == 0 {
+            return false;
+        }
+        let n = self.table.live();
+        let cap = self.cfg.suspicion_confirmations as usize + 1;
+        let Some(s) = self.suspicions.get_mut(&key) else {
+            self.start_suspicion(now, key, version, accuser);
+            return true;
+        };
+        if s.version != version || s.accusers.contains(&accuser) || s.accusers.len() >= cap {
+            return false;
+        }
+        s.accusers.push(accuser);
+        let confirmations = s.accusers.len().saturating_sub(1) as u32;
+        s.deadline = s.start + self.cfg.suspicion_timeout(n, confirmations);
+        true
+    }
+
+    pub(crate) fn suspicion_timers(&mut self, now: Instant) {
+        let due: Vec<u64> = self
+            .suspicions
+            .iter()
+            .filter(|(_, s)| now >= s.deadline)
+            .map(|(k, _)| *k)
+            .collect();
+        for key in due {
+            let Some(s) = self.suspicions.remove(&key) else {
+                continue;
+            };
+            let Some(m) = self.table.get(key).cloned() else {
+                continue;
+            };
+            if m.status() != Status::Suspect || m.version() != s.version {
+                continue;
+            }
+            let dead = m.with_status(Status::Dead);
+            self.table.insert(dead.clone());
+            self.broadcasts.push(key, 0);
+            self.dead_since.insert(key, now);
+            self.stats.declared_failed += 1;
+            self.emit(Event::Failed(dead));
+        }
+    }
+}
