@@ -377,3 +377,107 @@ impl Codec {
         Ok(header)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::wire::{Key, Reader};
+
+    fn keyed(encrypt: bool, session: u64) -> Codec {
+        let config = CodecConfig {
+            keyring: Some(Keyring::new(Key::from_bytes([9; 32]))),
+            encrypt,
+            ..CodecConfig::new("unit")
+        };
+        Codec::new(config, session).unwrap()
+    }
+
+    #[test]
+    fn config_errors() {
+        let enc_without_keys = CodecConfig {
+            encrypt: true,
+            ..CodecConfig::new("x")
+        };
+        assert!(matches!(
+            Codec::new(enc_without_keys, 1),
+            Err(Error::InvalidConfig(_))
+        ));
+        let bad_window = CodecConfig {
+            replay: ReplayConfig {
+                window: 65,
+                max_sessions: 1,
+            },
+            ..CodecConfig::new("x")
+        };
+        assert!(matches!(
+            Codec::new(bad_window, 1),
+            Err(Error::InvalidConfig(_))
+        ));
+        let mut plain = Codec::new(CodecConfig::new("x"), 1).unwrap();
+        assert!(plain.set_encrypt(true).is_err());
+        assert_eq!(plain.mode(), Mode::Plain);
+        let mut enc = keyed(true, 1);
+        assert!(enc.set_keyring(None).is_err());
+        assert_eq!(enc.mode(), Mode::Encrypted);
+        enc.set_encrypt(false).unwrap();
+        enc.set_keyring(None).unwrap();
+        assert_eq!(enc.mode(), Mode::Plain);
+    }
+
+    #[test]
+    fn sealed_header_carries_session_sequence_and_fingerprint() {
+        let mut c = keyed(false, 0xfeed);
+        let mut out = Vec::new();
+        for expect in 0..3u64 {
+            c.seal(b"x", &mut out).unwrap();
+            let h = Header::parse(&out).unwrap();
+            assert_eq!(h.session, 0xfeed);
+            assert_eq!(h.sequence, expect);
+            assert_eq!(h.fingerprint, Key::from_bytes([9; 32]).fingerprint());
+            assert_eq!(h.label_hash, label_hash("unit"));
+            assert_eq!(h.mode, Mode::Authenticated);
+            let mut r = Reader::new(&out[HEADER_LEN..]);
+            assert_eq!(r.u8(), Ok(b'x'));
+            assert_eq!(r.remaining(), TAG_LEN);
+        }
+        assert_eq!(c.next_sequence(), Some(3));
+    }
+
+    #[test]
+    fn sequence_exhaustion_stops_sealing() {
+        let mut c = keyed(true, 1);
+        c.next_sequence = Some(u64::MAX);
+        let mut out = Vec::new();
+        c.seal(b"last", &mut out).unwrap();
+        assert_eq!(Header::parse(&out).unwrap().sequence, u64::MAX);
+        assert_eq!(c.next_sequence(), None);
+        assert_eq!(
+            c.seal(b"again", &mut out),
+            Err(SealError::SequenceExhausted)
+        );
+        assert!(out.is_empty());
+        // The last datagram still opens.
+        let mut sealed = Vec::new();
+        c.next_sequence = Some(u64::MAX);
+        c.seal(b"last", &mut sealed).unwrap();
+        let mut rx = keyed(true, 2);
+        let mut payload = Vec::new();
+        let opened = rx.open(&sealed, &mut payload).unwrap();
+        assert_eq!(opened.sequence, u64::MAX);
+        assert_eq!(opened.payload, b"last");
+    }
+
+    #[test]
+    fn rejected_open_leaves_out_empty() {
+        let mut tx = keyed(true, 1);
+        let mut rx = keyed(true, 2);
+        let mut datagram = Vec::new();
+        tx.seal(b"payload", &mut datagram).unwrap();
+        let mut out = Vec::from(&b"stale"[..]);
+        let last = datagram.len() - 1;
+        datagram[last] ^= 1;
+        assert_eq!(rx.open(&datagram, &mut out), Err(Reject::BadTag));
+        assert!(out.is_empty());
+        assert_eq!(rx.rejects().bad_tag, 1);
+    }
+}
