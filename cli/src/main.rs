@@ -7,6 +7,7 @@ mod analyze;
 mod bench;
 mod keys;
 mod progress;
+mod sim;
 mod sweep;
 mod table_analyze;
 mod vectors;
@@ -44,6 +45,8 @@ enum Command {
         #[command(subcommand)]
         command: BenchCommand,
     },
+    /// Simulate a cluster: convergence, failure detection, false failures, load.
+    Sim(sim::Args),
     /// Shared cross-language test vectors.
     Vectors {
         #[command(subcommand)]
@@ -94,6 +97,7 @@ fn main() {
         Command::Bench {
             command: BenchCommand::Ring(a),
         } => bench::run(a),
+        Command::Sim(a) => sim::run(a),
         Command::Vectors {
             command: VectorsCommand::Write(a),
         } => vectors::write(a),

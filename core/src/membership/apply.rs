@@ -26,6 +26,8 @@ impl Membership {
             self.stats.applied_updates += 1;
             if gossip {
                 self.broadcasts.push(key, accuser);
+            } else {
+                self.learned_by_sync += 1;
             }
             if rec.status() == Status::Suspect {
                 self.start_suspicion(now, key, rec.version(), accuser);
@@ -49,6 +51,8 @@ impl Membership {
         self.stats.applied_updates += 1;
         if gossip {
             self.broadcasts.push(key, accuser);
+        } else {
+            self.learned_by_sync += 1;
         }
         match (old.status(), rec.status()) {
             (Status::Suspect, Status::Alive) => {

@@ -31,8 +31,12 @@ pub struct Config {
     /// Lifeguard local-health ceiling: probe timeouts and intervals stretch up to
     /// `(1 + max_health)` times while this member misses acks and nacks.
     pub max_health: u32,
-    /// Time between push-pull anti-entropy exchanges with a random member.
+    /// Time between push-pull anti-entropy exchanges with a random member while the
+    /// view is stable.
     pub sync_interval: Duration,
+    /// Time between exchanges while they still teach this member something (a new
+    /// member catching up, a cluster healing): the next exchange comes this soon.
+    pub sync_interval_busy: Duration,
     /// Anti-entropy pushes whole subtrees holding at most this many records instead of
     /// descending into them.
     pub sync_leaf_records: u32,
@@ -60,10 +64,11 @@ impl Default for Config {
             gossip_fanout: 3,
             retransmit_mult: 4,
             suspicion_mult: 1.0,
-            suspicion_max_mult: 3.0,
+            suspicion_max_mult: 2.0,
             suspicion_confirmations: 3,
             max_health: 8,
             sync_interval: Duration::from_secs(5),
+            sync_interval_busy: Duration::from_secs(1),
             sync_leaf_records: 16,
             reconnect_interval: Duration::from_secs(5),
             dead_retention: Duration::from_secs(300),
@@ -82,8 +87,11 @@ impl Config {
         if self.probe_timeout >= self.probe_interval {
             return Err("probe_timeout must be shorter than probe_interval");
         }
-        if self.sync_interval.is_zero() || self.reconnect_interval.is_zero() {
-            return Err("sync_interval and reconnect_interval must be positive");
+        if self.sync_interval.is_zero()
+            || self.sync_interval_busy.is_zero()
+            || self.reconnect_interval.is_zero()
+        {
+            return Err("sync intervals and reconnect_interval must be positive");
         }
         if !(self.suspicion_mult > 0.0 && self.suspicion_mult.is_finite()) {
             return Err("suspicion_mult must be a positive number");
@@ -150,7 +158,7 @@ mod tests {
         let one = c.suspicion_timeout(100, 1);
         let all = c.suspicion_timeout(100, 3);
         assert_eq!(all, Duration::from_secs(2));
-        assert_eq!(full, Duration::from_secs(6));
+        assert_eq!(full, Duration::from_secs(4));
         assert!(one < full && one > all);
         assert_eq!(c.suspicion_timeout(100, 50), all);
         assert!(c.suspicion_timeout(1000, 3) > all);

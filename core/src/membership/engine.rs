@@ -61,6 +61,10 @@ pub struct Membership {
     pub(crate) probe: Option<Probe>,
     pub(crate) next_probe: Instant,
     pub(crate) probe_cursor: usize,
+    /// Members others suspect that this member has not probed yet (probed next, every
+    /// other slot, to confirm or refute quickly).
+    pub(crate) to_confirm: VecDeque<u64>,
+    pub(crate) last_probe_confirmed: bool,
     pub(crate) seq: u32,
     pub(crate) health: u32,
     pub(crate) relays: Vec<Relay>,
@@ -70,6 +74,8 @@ pub struct Membership {
     pub(crate) next_gossip: Instant,
     pub(crate) next_sync: Instant,
     pub(crate) next_reconnect: Instant,
+    /// Records learned from anti-entropy since the last exchange started.
+    pub(crate) learned_by_sync: u64,
     /// When each dead or left member was declared so (for gossip-to-dead and retention).
     pub(crate) dead_since: BTreeMap<u64, Instant>,
     // Output.
@@ -131,6 +137,8 @@ impl Membership {
             probe: None,
             next_probe,
             probe_cursor,
+            to_confirm: VecDeque::new(),
+            last_probe_confirmed: false,
             seq: 0,
             health: 0,
             relays: Vec::new(),
@@ -139,6 +147,7 @@ impl Membership {
             next_gossip,
             next_sync,
             next_reconnect,
+            learned_by_sync: 0,
             dead_since: BTreeMap::new(),
             transmits: VecDeque::new(),
             events: VecDeque::new(),
@@ -350,8 +359,15 @@ impl Membership {
             self.next_gossip = now + self.cfg.gossip_interval;
         }
         if now >= self.next_sync {
+            let busy = self.learned_by_sync > 0;
+            self.learned_by_sync = 0;
             self.start_sync();
-            self.next_sync = now + self.cfg.sync_interval;
+            self.next_sync = now
+                + if busy {
+                    self.cfg.sync_interval_busy
+                } else {
+                    self.cfg.sync_interval
+                };
         }
         if now >= self.next_reconnect {
             self.reconnect(now);

@@ -24,6 +24,8 @@ use crate::time::Instant;
 
 /// Most ping requests relayed at once (a flood of requests cannot grow memory).
 const MAX_RELAYS: usize = 256;
+/// Most suspects waiting for a confirming probe.
+const MAX_TO_CONFIRM: usize = 16;
 
 /// The probe in flight.
 #[derive(Debug, Clone)]
@@ -121,7 +123,24 @@ impl Membership {
             return;
         }
         let mut target = None;
+        // Every other probe may go to a member someone else suspects: our own probe
+        // then confirms the suspicion (shortening it) or carries it to the member so
+        // it refutes at once.
+        if !self.last_probe_confirmed {
+            while let Some(k) = self.to_confirm.pop_front() {
+                if let Some(m) = self.table.get(k) {
+                    if m.status() == super::member::Status::Suspect {
+                        target = Some(m.clone());
+                        break;
+                    }
+                }
+            }
+        }
+        self.last_probe_confirmed = target.is_some();
         for _ in 0..2 {
+            if target.is_some() {
+                break;
+            }
             self.probe_cursor = (self.probe_cursor + 1) % live;
             if let Some(m) = self.table.nth_live(self.probe_cursor) {
                 if m.key() != self.me.key() {
@@ -235,6 +254,12 @@ impl Membership {
         version: (u64, u64),
         accuser: u64,
     ) {
+        if accuser != self.me.key()
+            && self.to_confirm.len() < MAX_TO_CONFIRM
+            && !self.to_confirm.contains(&key)
+        {
+            self.to_confirm.push_back(key);
+        }
         let mut accusers = Vec::new();
         if accuser != 0 {
             accusers.push(accuser);
