@@ -6,7 +6,7 @@ SHOAL := target/release/shoal
 NOSTD_TARGET := thumbv7em-none-eabihf
 OUT := out
 
-.PHONY: demo test setup-rust lint test-rust nostd vectors-check bench vectors ketama-vectors clean
+.PHONY: demo test setup-rust lint test-rust nostd vectors-check bench vectors ketama-vectors fuzz clean
 
 ## demo: analysis of a 100-node ring and the source's partition figure (out/partitions.svg)
 demo: setup-rust
@@ -53,6 +53,13 @@ ketama-vectors:
 ## bench: side-by-side lookup benchmark vs other crates (release build)
 bench:
 	$(CARGO) run --release -p shoal-cli -- bench ring
+
+## fuzz: run the wire_open fuzz target for FUZZ_TIME seconds (nightly + cargo-fuzz in .tools/)
+FUZZ_TIME ?= 60
+fuzz:
+	@rustup toolchain list | grep -q '^nightly' || rustup toolchain install nightly --profile minimal
+	@test -x .tools/bin/cargo-fuzz || $(CARGO) install --root .tools cargo-fuzz
+	PATH="$(CURDIR)/.tools/bin:$$PATH" cargo +nightly fuzz run wire_open -- -max_total_time=$(FUZZ_TIME)
 
 clean:
 	$(CARGO) clean
