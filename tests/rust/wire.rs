@@ -685,6 +685,49 @@ fn counters_start_at_zero_and_are_copyable() {
 }
 
 // ---------------------------------------------------------------------------------
+// Fuzz regression
+
+/// Input found by `make fuzz` (wire_open, first byte = the target's selector, dropped).
+/// It is a *genuine* encrypted datagram: sealing is deterministic, so libFuzzer learned
+/// it from a comparison in the target and replayed it to a fresh receiver, which
+/// accepted it. The bug was in the target's invariant ("fuzzer bytes are never accepted
+/// in keyed modes"), now "anything accepted is exactly what the key holder seals". The
+/// bytes also pin the encrypted format: key 0x42 × 32, label "fuzz", session 1, seq 0.
+const FUZZ_GENUINE_ENCRYPTED: &str = "53480103002279a8cc3e4b13010000000000000000000000000000\
+                                      0001a95a9d427d0fd39980180c68b49b7c5e870cb9ed8339b223b382d0";
+
+#[test]
+fn fuzz_regression_genuine_datagram_opens_once_and_reseals_identically() {
+    let bytes: Vec<u8> = (0..FUZZ_GENUINE_ENCRYPTED.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&FUZZ_GENUINE_ENCRYPTED[i..i + 2], 16).unwrap())
+        .collect();
+    let config = CodecConfig {
+        keyring: Some(Keyring::new(Key::from_bytes([0x42; 32]))),
+        encrypt: true,
+        ..CodecConfig::new("fuzz")
+    };
+    let payload = [0x00, 0xf9, 0x00, 0xa7, 0xfd, 0x00, 0xfe, 0x26, 0, 0, 0, 0];
+    let mut rx = Codec::new(config.clone(), 2).unwrap();
+    let mut out = Vec::new();
+    let opened = rx.open(&bytes, &mut out).unwrap();
+    assert_eq!(opened.payload, payload);
+    assert_eq!((opened.session, opened.sequence), (1, 0));
+    assert_eq!(opened.mode, Mode::Encrypted);
+    expect_reject(&mut rx, &bytes, Reject::Replayed);
+    // The key holder's sealing of that payload is byte-identical (a format pin).
+    let mut tx = Codec::new(config.clone(), 1).unwrap();
+    assert_eq!(seal(&mut tx, &payload), bytes);
+    // And any single-byte change to it is rejected by a fresh receiver.
+    for i in 0..bytes.len() {
+        let mut changed = bytes.clone();
+        changed[i] ^= 0x55;
+        let mut fresh = Codec::new(config.clone(), 3).unwrap();
+        assert!(open(&mut fresh, &changed).is_err(), "byte {i}");
+    }
+}
+
+// ---------------------------------------------------------------------------------
 // Rough timing (run with: cargo test --release -p shoal-tests --test wire -- --ignored --nocapture)
 
 #[test]
