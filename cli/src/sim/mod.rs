@@ -126,8 +126,14 @@ pub fn parse_latency(s: &str) -> Result<(Duration, Duration), String> {
     let (a, b) = s
         .split_once("..")
         .ok_or_else(|| format!("latency must look like 10..50, got {s:?}"))?;
-    let a: u64 = a.trim().parse().map_err(|_| format!("bad latency bound {a:?}"))?;
-    let b: u64 = b.trim().parse().map_err(|_| format!("bad latency bound {b:?}"))?;
+    let a: u64 = a
+        .trim()
+        .parse()
+        .map_err(|_| format!("bad latency bound {a:?}"))?;
+    let b: u64 = b
+        .trim()
+        .parse()
+        .map_err(|_| format!("bad latency bound {b:?}"))?;
     if a > b {
         return Err(format!("latency range {a}..{b} is reversed"));
     }
@@ -135,10 +141,12 @@ pub fn parse_latency(s: &str) -> Result<(Duration, Duration), String> {
 }
 
 fn secs(what: &str, v: f64) -> Result<Duration, String> {
-    if v.is_finite() && v >= 0.0 && v < 1e7 {
+    if (0.0..1e7).contains(&v) {
         Ok(Duration::from_secs_f64(v))
     } else {
-        Err(format!("--{what} must be a non-negative number of seconds, got {v}"))
+        Err(format!(
+            "--{what} must be a non-negative number of seconds, got {v}"
+        ))
     }
 }
 

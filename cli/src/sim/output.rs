@@ -63,9 +63,18 @@ pub fn print(r: &Report, wall: Duration) {
         println!("                             100 %: {}", show(c.all, r));
     }
     if r.detection_first.is_some() || !r.detection_times.is_empty() {
-        println!("  crash marked failed, first member: {}", show(r.detection_first, r));
-        println!("                        median: {}", show(r.detection.p50, r));
-        println!("                   all members: {}", show(r.detection.all, r));
+        println!(
+            "  crash marked failed, first member: {}",
+            show(r.detection_first, r)
+        );
+        println!(
+            "                        median: {}",
+            show(r.detection.p50, r)
+        );
+        println!(
+            "                   all members: {}",
+            show(r.detection.all, r)
+        );
     }
     println!("  false failure marks: {}", r.false_failures);
     println!(

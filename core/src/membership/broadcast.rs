@@ -59,11 +59,6 @@ impl Broadcasts {
         self.entries.is_empty()
     }
 
-    /// Whether `key` is waiting.
-    pub(crate) fn contains(&self, key: u64) -> bool {
-        self.entries.contains_key(&key)
-    }
-
     /// Candidates in send order: `(key, accuser)`. Call [`Broadcasts::sent`] for the
     /// ones actually put into a packet.
     pub(crate) fn candidates(&self) -> impl Iterator<Item = (u64, u64)> + '_ {
@@ -105,7 +100,7 @@ mod tests {
         let order: Vec<(u64, u64)> = b.candidates().collect();
         assert_eq!(order, [(1, 0), (3, 9), (2, 0)]);
         b.sent(3, 2);
-        assert!(!b.contains(3));
+        assert!(b.candidates().all(|c| c.0 != 3));
         b.push(2, 0); // re-queued: count reset, newest
         assert_eq!(b.candidates().next(), Some((2, 0)));
         b.remove(1);

@@ -18,6 +18,8 @@ pub struct Config {
     pub gossip_interval: Duration,
     /// Members gossiped to per round.
     pub gossip_fanout: usize,
+    /// Members asked for news per round when this member has none to push.
+    pub pull_fanout: usize,
     /// λ: each update is sent `λ·⌈log10(N+1)⌉` times.
     pub retransmit_mult: u32,
     /// Lifeguard α: the shortest suspicion timeout is `α·log10(N)·probe_interval`
@@ -62,6 +64,7 @@ impl Default for Config {
             indirect_probes: 3,
             gossip_interval: Duration::from_millis(200),
             gossip_fanout: 3,
+            pull_fanout: 1,
             retransmit_mult: 4,
             suspicion_mult: 1.0,
             suspicion_max_mult: 2.0,

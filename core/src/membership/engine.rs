@@ -55,6 +55,8 @@ pub struct Membership {
     pub(crate) codec: Codec,
     pub(crate) rng: Rng,
     pub(crate) seeds: Vec<SocketAddr>,
+    /// The member key last heard from each seed address (0 = never heard).
+    pub(crate) seed_keys: Vec<u64>,
     pub(crate) leaving: bool,
     pub(crate) placement_digest: u64,
     // Failure detection.
@@ -86,7 +88,8 @@ pub struct Membership {
 }
 
 impl Membership {
-    /// A member named `id`, reachable at `addr`, announcing `meta`.
+    /// The member `local` (its id, address and metadata; version and status are
+    /// ignored) — build it with [`Member::new`].
     ///
     /// `codec` frames every datagram (cluster label, keys, encryption); `seed` seeds the
     /// protocol's random choices (pass OS randomness in production, a constant in
@@ -95,27 +98,37 @@ impl Membership {
     /// [`Membership::join`] to contact seeds.
     pub fn new(
         cfg: Config,
-        id: &str,
-        addr: SocketAddr,
-        meta: Meta,
+        local: Member,
         codec: Codec,
         seed: u64,
         known: MemberTable,
         now: Instant,
     ) -> Result<Membership, crate::Error> {
         cfg.validate().map_err(crate::Error::InvalidConfig)?;
-        if id.is_empty() || id.len() > super::message::MAX_NAME_LEN {
-            return Err(crate::Error::InvalidConfig("member id must be 1 to 255 bytes"));
+        let meta = local.meta();
+        let too_long = |s: &str| s.len() > super::message::MAX_NAME_LEN;
+        if local.id().is_empty() || too_long(local.id()) {
+            return Err(crate::Error::InvalidConfig(
+                "member id must be 1 to 255 bytes",
+            ));
         }
-        let fresh = Member::new(id, addr, meta);
+        if too_long(&meta.role) || meta.zone.as_deref().is_some_and(too_long) {
+            return Err(crate::Error::InvalidConfig(
+                "role and zone must be at most 255 bytes",
+            ));
+        }
+        let fresh = local.with_version(0, 0, Status::Alive);
         let mut table = known;
-        // Start above any life of ours the known table remembers.
+        // Start above any life of ours the known table remembers (without touching a
+        // shared table when it already holds exactly our record).
         let me = match table.get(fresh.key()) {
             Some(old) if old.same_content(&fresh) && old.status() == Status::Alive => old.clone(),
             Some(old) => fresh.with_version(old.incarnation() + 1, 0, Status::Alive),
             None => fresh,
         };
-        table.insert(me.clone());
+        if table.get(me.key()) != Some(&me) {
+            table.insert(me.clone());
+        }
         let mut rng = Rng::new(seed);
         let jitter = |rng: &mut Rng, d: core::time::Duration| {
             now + core::time::Duration::from_micros(rng.below(d.as_micros() as usize + 1) as u64)
@@ -132,6 +145,7 @@ impl Membership {
             codec,
             rng,
             seeds: Vec::new(),
+            seed_keys: Vec::new(),
             leaving: false,
             placement_digest: 0,
             probe: None,
@@ -225,6 +239,7 @@ impl Membership {
         for s in seeds {
             if *s != self.me.addr() && !self.seeds.contains(s) {
                 self.seeds.push(*s);
+                self.seed_keys.push(0);
             }
         }
         let seeds = self.seeds.clone();
@@ -254,11 +269,9 @@ impl Membership {
             return;
         }
         self.leaving = true;
-        let me = self.me.with_version(
-            self.me.incarnation(),
-            self.me.heartbeat() + 1,
-            Status::Left,
-        );
+        let me = self
+            .me
+            .with_version(self.me.incarnation(), self.me.heartbeat() + 1, Status::Left);
         self.set_self(me.clone());
         self.emit(Event::Left(me));
         self.probe = None;
@@ -319,8 +332,20 @@ impl Membership {
         {
             self.stats.placement_mismatches += 1;
         }
+        if let Some(i) = self.seeds.iter().position(|s| *s == from) {
+            self.seed_keys[i] = header.from;
+        }
+        let mut pull = false;
         for msg in msgs {
+            if msg == Msg::Pull {
+                pull = true;
+                continue;
+            }
             self.handle_msg(now, from, &header, msg);
+        }
+        // Push-pull: answer a gossip round with our news if the views still differ.
+        if pull && header.digest != self.table.digest() && !self.broadcasts.is_empty() {
+            self.send(from, &[], true);
         }
         Ok(())
     }
@@ -346,6 +371,7 @@ impl Membership {
                 prefix,
                 mask,
             } => self.on_want(from, depth, prefix, mask),
+            Msg::Pull => {}
         }
         let _ = header;
     }
@@ -377,7 +403,10 @@ impl Membership {
 
     /// The next instant [`Membership::handle_timeout`] must be called at.
     pub fn poll_timeout(&self) -> Instant {
-        let mut t = self.next_gossip.min(self.next_sync).min(self.next_reconnect);
+        let mut t = self
+            .next_gossip
+            .min(self.next_sync)
+            .min(self.next_reconnect);
         if !self.leaving {
             t = t.min(self.next_probe);
         }

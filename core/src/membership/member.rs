@@ -302,10 +302,15 @@ mod tests {
         let a = m("a");
         let hb1 = a.with_version(0, 1, Status::Alive);
         let sus0 = a.with_status(Status::Suspect);
-        assert!(hb1.supersedes(&sus0), "higher heartbeat wins over a worse status");
+        assert!(
+            hb1.supersedes(&sus0),
+            "higher heartbeat wins over a worse status"
+        );
         assert!(sus0.supersedes(&a), "same heartbeat: worse status wins");
         assert!(a.with_status(Status::Dead).supersedes(&sus0));
-        assert!(a.with_status(Status::Left).supersedes(&a.with_status(Status::Dead)));
+        assert!(a
+            .with_status(Status::Left)
+            .supersedes(&a.with_status(Status::Dead)));
         let inc1 = a.with_version(1, 0, Status::Alive);
         assert!(inc1.supersedes(&a.with_version(0, 99, Status::Dead)));
         assert_eq!(merge(&a, &sus0), merge(&sus0, &a));

@@ -6,6 +6,7 @@
 //! body. Decoding validates everything (tags, statuses, address families, lengths)
 //! and never panics; a packet that fails to decode is dropped whole.
 
+use alloc::boxed::Box;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
@@ -55,10 +56,13 @@ pub(crate) enum Msg {
     Summary {
         depth: u8,
         prefix: u64,
-        children: [Agg; 64],
+        children: Box<[Agg; 64]>,
     },
     /// Anti-entropy: "send me your records in these children of this prefix".
     Want { depth: u8, prefix: u64, mask: u64 },
+    /// Gossip round: "if your digest differs from the one in my header, send me your
+    /// news" (the pull half of push-pull dissemination).
+    Pull,
 }
 
 const PING: u8 = 1;
@@ -69,6 +73,7 @@ const UPDATE: u8 = 5;
 const SUMMARY: u8 = 6;
 const WANT: u8 = 7;
 const RECORD: u8 = 8;
+const PULL: u8 = 9;
 
 /// Status byte flag: an accuser key follows.
 const HAS_ACCUSER: u8 = 0x80;
@@ -215,6 +220,7 @@ impl Msg {
                 1 + 1 + 8 + 8 + body
             }
             Msg::Want { .. } => 1 + 1 + 8 + 8,
+            Msg::Pull => 1,
         }
     }
 
@@ -262,6 +268,9 @@ impl Msg {
             } => {
                 w.u8(WANT).u8(*depth).u64(*prefix).u64(*mask);
             }
+            Msg::Pull => {
+                w.u8(PULL);
+            }
         }
     }
 
@@ -291,7 +300,7 @@ impl Msg {
                 let depth = depth(r)?;
                 let prefix = r.u64()?;
                 let mask = r.u64()?;
-                let mut children = [Agg::default(); 64];
+                let mut children = Box::new([Agg::default(); 64]);
                 let mut bits = mask;
                 while bits != 0 {
                     let i = bits.trailing_zeros() as usize;
@@ -320,6 +329,7 @@ impl Msg {
                 prefix: r.u64()?,
                 mask: r.u64()?,
             },
+            PULL => Msg::Pull,
             _ => return Err(DecodeError::Invalid("message tag")),
         })
     }
@@ -351,9 +361,12 @@ mod tests {
                 zone: Some("rack-2".into()),
             },
         );
-        let b = Member::new("b", "[::1]:9".parse().unwrap(), Meta::default())
-            .with_version(3, 9, Status::Suspect);
-        let mut children = [Agg::default(); 64];
+        let b = Member::new("b", "[::1]:9".parse().unwrap(), Meta::default()).with_version(
+            3,
+            9,
+            Status::Suspect,
+        );
+        let mut children = Box::new([Agg::default(); 64]);
         children[0] = Agg {
             count: 3,
             live: 2,
@@ -401,6 +414,7 @@ mod tests {
                 prefix: 1 << 63,
                 mask: 0b1011,
             },
+            Msg::Pull,
         ]
     }
 
@@ -462,7 +476,14 @@ mod tests {
         Writer::new(&mut bad).u8(SUMMARY).u8(11).u64(0).u64(0);
         assert!(decode_packet(&bad).is_err(), "depth beyond the trie");
         let mut bad = vec![0u8; HEADER_LEN];
-        Writer::new(&mut bad).u8(SUMMARY).u8(0).u64(0).u64(1).varint(1).varint(2).u64(0);
+        Writer::new(&mut bad)
+            .u8(SUMMARY)
+            .u8(0)
+            .u64(0)
+            .u64(1)
+            .varint(1)
+            .varint(2)
+            .u64(0);
         assert!(decode_packet(&bad).is_err(), "live above count");
         let mut bad = vec![0u8; HEADER_LEN];
         let mut w = Writer::new(&mut bad);

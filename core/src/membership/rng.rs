@@ -25,11 +25,6 @@ impl Rng {
     pub(crate) fn below(&mut self, n: usize) -> usize {
         ((u128::from(self.next_u64()) * n as u128) >> 64) as usize
     }
-
-    /// Uniform in `[0, 1)`.
-    pub(crate) fn unit(&mut self) -> f64 {
-        (self.next_u64() >> 11) as f64 * (1.0 / (1u64 << 53) as f64)
-    }
 }
 
 #[cfg(test)]
@@ -44,8 +39,6 @@ mod tests {
             hist[r.below(10)] += 1;
         }
         assert!(hist.iter().all(|&c| (800..1200).contains(&c)), "{hist:?}");
-        let u = r.unit();
-        assert!((0.0..1.0).contains(&u));
         let mut a = Rng::new(1);
         let mut b = Rng::new(1);
         assert_eq!(a.next_u64(), b.next_u64());

@@ -2,7 +2,13 @@
 //!
 //! **Gossip.** Every `gossip_interval` the queued records go to `gossip_fanout`
 //! random live members (and, for `gossip_to_dead` after a death, sometimes to the dead
-//! member, so one declared dead by mistake learns it and refutes).
+//! member, so one declared dead by mistake learns it and refutes). Each of these
+//! packets also asks for the receiver's news; with nothing to push, a member still
+//! asks `pull_fanout` members. A member answers such a pull only when the asker's
+//! membership digest differs from its own, so a settled cluster exchanges one small
+//! datagram per member per round and the last members to hear a change pull it
+//! instead of waiting to be pushed to (push-pull: the tail shrinks doubly
+//! exponentially).
 //!
 //! **Push-pull by summary.** Every `sync_interval` this member sends a random live
 //! member the 64 child summaries (count and XOR of record hashes) of its whole table.
@@ -31,6 +37,10 @@ use crate::time::Instant;
 impl Membership {
     pub(crate) fn gossip_round(&mut self, now: Instant) {
         if self.broadcasts.is_empty() {
+            // Nothing to push: ask `pull_fanout` members for their news.
+            for t in self.random_live(self.cfg.pull_fanout, &[]) {
+                self.send(t.addr(), &[Msg::Pull], false);
+            }
             return;
         }
         let mut targets = self.random_live(self.cfg.gossip_fanout, &[]);
@@ -46,10 +56,7 @@ impl Membership {
             }
         }
         for t in targets {
-            if self.broadcasts.is_empty() {
-                break;
-            }
-            self.send(t.addr(), &[], true);
+            self.send(t.addr(), &[Msg::Pull], true);
         }
     }
 
@@ -62,7 +69,7 @@ impl Membership {
     }
 
     fn send_summary(&mut self, to: SocketAddr, depth: u8, prefix: u64) {
-        let children = self.table.summary(depth, prefix);
+        let children = alloc::boxed::Box::new(self.table.summary(depth, prefix));
         self.send(
             to,
             &[Msg::Summary {
@@ -85,7 +92,7 @@ impl Membership {
             Msg::Summary {
                 depth: 0,
                 prefix: 0,
-                children: self.table.summary(0, 0),
+                children: alloc::boxed::Box::new(self.table.summary(0, 0)),
             },
         ];
         self.send(to, &msgs, false);
@@ -152,20 +159,13 @@ impl Membership {
     }
 
     pub(crate) fn reconnect(&mut self, now: Instant) {
-        // Seeds that are not (or no longer) live members.
-        let mut live_addrs: Vec<SocketAddr> = Vec::new();
-        if !self.seeds.is_empty() {
-            self.table.for_each(|m| {
-                if m.status().is_live() {
-                    live_addrs.push(m.addr())
-                }
-            });
-        }
+        // Seeds never heard from, or whose member is no longer live.
         let lost: Vec<SocketAddr> = self
             .seeds
             .iter()
-            .filter(|s| !live_addrs.contains(s))
-            .copied()
+            .zip(&self.seed_keys)
+            .filter(|(_, &k)| k == 0 || !self.table.get(k).is_some_and(|m| m.status().is_live()))
+            .map(|(s, _)| *s)
             .collect();
         for s in lost {
             self.send_join(s);

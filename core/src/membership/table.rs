@@ -417,7 +417,10 @@ mod tests {
                 let slot = slot_of(m.key(), depth);
                 let mut n = 0;
                 t.for_each_in(depth, prefix, slot, |x| {
-                    assert_eq!(x.key() & prefix_mask(depth + 1), child_prefix(prefix, depth, slot));
+                    assert_eq!(
+                        x.key() & prefix_mask(depth + 1),
+                        child_prefix(prefix, depth, slot)
+                    );
                     n += 1;
                 });
                 assert_eq!(s[slot].count, n);

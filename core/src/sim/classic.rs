@@ -249,7 +249,12 @@ impl Classic {
                     picked.push(k);
                 }
             }
-            targets.extend(picked.iter().filter_map(|k| self.peers.get(k)).map(|p| p.addr));
+            targets.extend(
+                picked
+                    .iter()
+                    .filter_map(|k| self.peers.get(k))
+                    .map(|p| p.addr),
+            );
         }
         if targets.is_empty() {
             return;

@@ -214,7 +214,8 @@ impl Driver {
                 } else {
                     MemberTable::new()
                 };
-                let mut m = Membership::new(mcfg, &id, addr, Meta::default(), codec, seed, known, now)
+                let local = Member::new(&id, addr, Meta::default());
+                let mut m = Membership::new(mcfg, local, codec, seed, known, now)
                     .expect("valid simulator config");
                 if i != 0 {
                     m.join(now, &seeds);
@@ -225,7 +226,9 @@ impl Driver {
                 let mut ccfg = self.cfg.classic.clone();
                 ccfg.fanout = self.cfg.fanout;
                 let known: Vec<(u64, SocketAddr)> = if converged {
-                    (0..self.converged_size()).map(|j| (self.keys[j], addr_of(j))).collect()
+                    (0..self.converged_size())
+                        .map(|j| (self.keys[j], addr_of(j)))
+                        .collect()
                 } else {
                     Vec::new()
                 };
@@ -324,7 +327,9 @@ impl Driver {
                 }
             }
             Scenario::Churn => {
-                let down: Vec<usize> = (1..self.n()).filter(|&i| self.agents[i].is_none()).collect();
+                let down: Vec<usize> = (1..self.n())
+                    .filter(|&i| self.agents[i].is_none())
+                    .collect();
                 let victim = 1 + self.below(self.n() - 1);
                 if self.agents[victim].is_some() {
                     self.crash(victim);
@@ -396,8 +401,8 @@ impl Driver {
         let failed = core::mem::take(&mut self.failed_buf);
         for k in &failed {
             if let Some(&j) = self.index.get(k) {
-                let up_long = self.agents[j].is_some()
-                    && self.now.saturating_since(self.started[j]) > grace;
+                let up_long =
+                    self.agents[j].is_some() && self.now.saturating_since(self.started[j]) > grace;
                 if up_long && self.cfg.scenario != Scenario::Partition {
                     self.false_failures += 1;
                 }
@@ -408,7 +413,13 @@ impl Driver {
             self.wake[i].0 = next;
             self.wake[i].1 += 1;
             let generation = self.wake[i].1;
-            self.queue.push(next.max(self.now), Item::Wake { node: i, generation });
+            self.queue.push(
+                next.max(self.now),
+                Item::Wake {
+                    node: i,
+                    generation,
+                },
+            );
         }
     }
 
@@ -473,7 +484,10 @@ impl Driver {
                 let total_started = self.n();
                 for j in 0..self.n() {
                     let Some(a) = &self.agents[j] else { continue };
-                    if self.reached[j].is_none() && a.live_count() == total_started && up == total_started {
+                    if self.reached[j].is_none()
+                        && a.live_count() == total_started
+                        && up == total_started
+                    {
                         self.reached[j] = Some(since);
                     }
                 }
@@ -531,7 +545,12 @@ impl Driver {
             }
         }
         let (w0, w1) = self.load_window;
-        let span = self.now.min(w1).saturating_since(w0).as_secs_f64().max(1e-9);
+        let span = self
+            .now
+            .min(w1)
+            .saturating_since(w0)
+            .as_secs_f64()
+            .max(1e-9);
         let members = self.agents.iter().filter(|a| a.is_some()).count().max(1) as f64;
         Report {
             protocol: self.cfg.protocol,

@@ -90,10 +90,6 @@ impl Queue {
     pub(crate) fn pop(&mut self) -> Option<(Instant, Item)> {
         self.heap.pop().map(|Reverse(e)| (e.at, e.item))
     }
-
-    pub(crate) fn len(&self) -> usize {
-        self.heap.len()
-    }
 }
 
 /// Link behaviour.
