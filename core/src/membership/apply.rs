@@ -25,7 +25,7 @@ impl Membership {
             self.table.insert(rec.clone());
             self.stats.applied_updates += 1;
             if gossip {
-                self.broadcasts.push(key, accuser);
+                self.broadcasts.push(rec.clone(), accuser);
             } else {
                 self.learned_by_sync += 1;
             }
@@ -43,14 +43,14 @@ impl Membership {
                 && self.confirm(now, key, rec.version(), accuser)
                 && gossip
             {
-                self.broadcasts.push(key, accuser);
+                self.broadcasts.push(old, accuser);
             }
             return;
         }
         self.table.insert(rec.clone());
         self.stats.applied_updates += 1;
         if gossip {
-            self.broadcasts.push(key, accuser);
+            self.broadcasts.push(rec.clone(), accuser);
         } else {
             self.learned_by_sync += 1;
         }

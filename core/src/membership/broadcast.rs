@@ -3,14 +3,16 @@
 //!
 //! Each queued record is sent at most `λ·⌈log10(N+1)⌉` times (the limit is passed in,
 //! so it follows the cluster size). Packets take the least-sent records first, newest
-//! first among equals, so fresh news overtakes old news. The queue holds member keys,
-//! not records: the current record is read from the table when a packet is built, so
-//! a newer version replaces an older one in place and is never sent stale.
+//! first among equals, so fresh news overtakes old news. Queueing a newer record of a
+//! member replaces the older one in place (and resets its count).
 
 use alloc::collections::{BTreeMap, BTreeSet};
 
-#[derive(Debug, Clone, Copy)]
+use super::member::Member;
+
+#[derive(Debug, Clone)]
 struct Entry {
+    member: Member,
     sent: u32,
     order: u64,
     accuser: u64,
@@ -26,14 +28,16 @@ pub(crate) struct Broadcasts {
 }
 
 impl Broadcasts {
-    /// Queues (or re-queues, resetting its count) the record of `key`.
-    pub(crate) fn push(&mut self, key: u64, accuser: u64) {
+    /// Queues (or re-queues, resetting its count) `member`'s record.
+    pub(crate) fn push(&mut self, member: Member, accuser: u64) {
+        let key = member.key();
         self.remove(key);
         self.counter += 1;
         let order = u64::MAX - self.counter;
         self.entries.insert(
             key,
             Entry {
+                member,
                 sent: 0,
                 order,
                 accuser,
@@ -59,12 +63,13 @@ impl Broadcasts {
         self.entries.is_empty()
     }
 
-    /// Candidates in send order: `(key, accuser)`. Call [`Broadcasts::sent`] for the
-    /// ones actually put into a packet.
-    pub(crate) fn candidates(&self) -> impl Iterator<Item = (u64, u64)> + '_ {
-        self.queue
-            .iter()
-            .map(move |&(_, _, key)| (key, self.entries[&key].accuser))
+    /// Candidates in send order: `(record, accuser)`. Call [`Broadcasts::sent`] for
+    /// the ones actually put into a packet.
+    pub(crate) fn candidates(&self) -> impl Iterator<Item = (&Member, u64)> + '_ {
+        self.queue.iter().map(move |(_, _, key)| {
+            let e = &self.entries[key];
+            (&e.member, e.accuser)
+        })
     }
 
     /// Counts one send of `key`; drops it once it reached `limit` sends.
@@ -85,25 +90,31 @@ impl Broadcasts {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::membership::member::Meta;
     use alloc::vec::Vec;
 
     #[test]
     fn least_sent_then_newest_first_and_limited() {
+        let m: Vec<Member> = ["a", "b", "c"]
+            .iter()
+            .map(|id| Member::new(id, "10.0.0.1:1".parse().unwrap(), Meta::default()))
+            .collect();
+        let k = |i: usize| m[i].key();
         let mut b = Broadcasts::default();
-        b.push(1, 0);
-        b.push(2, 0);
-        b.push(3, 9);
-        let order: Vec<u64> = b.candidates().map(|c| c.0).collect();
-        assert_eq!(order, [3, 2, 1]);
-        b.sent(3, 2);
-        b.sent(2, 2);
-        let order: Vec<(u64, u64)> = b.candidates().collect();
-        assert_eq!(order, [(1, 0), (3, 9), (2, 0)]);
-        b.sent(3, 2);
-        assert!(b.candidates().all(|c| c.0 != 3));
-        b.push(2, 0); // re-queued: count reset, newest
-        assert_eq!(b.candidates().next(), Some((2, 0)));
-        b.remove(1);
+        b.push(m[0].clone(), 0);
+        b.push(m[1].clone(), 0);
+        b.push(m[2].clone(), 9);
+        let order: Vec<u64> = b.candidates().map(|c| c.0.key()).collect();
+        assert_eq!(order, [k(2), k(1), k(0)]);
+        b.sent(k(2), 2);
+        b.sent(k(1), 2);
+        let order: Vec<(u64, u64)> = b.candidates().map(|c| (c.0.key(), c.1)).collect();
+        assert_eq!(order, [(k(0), 0), (k(2), 9), (k(1), 0)]);
+        b.sent(k(2), 2);
+        assert!(b.candidates().all(|c| c.0.key() != k(2)));
+        b.push(m[1].clone(), 0); // re-queued: count reset, newest
+        assert_eq!(b.candidates().next().map(|c| c.0.key()), Some(k(1)));
+        b.remove(k(0));
         assert_eq!(b.len(), 1);
     }
 }

@@ -78,6 +78,9 @@ pub struct Membership {
     pub(crate) next_reconnect: Instant,
     /// Records learned from anti-entropy since the last exchange started.
     pub(crate) learned_by_sync: u64,
+    /// Packets whose sender's membership digest differed from ours, since the last
+    /// exchange started.
+    pub(crate) digest_mismatches: u64,
     /// When each dead or left member was declared so (for gossip-to-dead and retention).
     pub(crate) dead_since: BTreeMap<u64, Instant>,
     // Output.
@@ -162,6 +165,7 @@ impl Membership {
             next_sync,
             next_reconnect,
             learned_by_sync: 0,
+            digest_mismatches: 0,
             dead_since: BTreeMap::new(),
             transmits: VecDeque::new(),
             events: VecDeque::new(),
@@ -246,7 +250,7 @@ impl Membership {
         for s in seeds {
             self.send_join(s);
         }
-        self.next_reconnect = now + self.cfg.reconnect_interval;
+        self.next_reconnect = now + self.cfg.sync_interval_busy;
     }
 
     /// Announces new metadata (role, weight, zone); it reaches every member by gossip.
@@ -291,7 +295,7 @@ impl Membership {
     pub(crate) fn set_self(&mut self, me: Member) {
         self.me = me.clone();
         self.table.insert(me.clone());
-        self.broadcasts.push(me.key(), 0);
+        self.broadcasts.push(me, 0);
     }
 
     // ----- sans-IO interface ---------------------------------------------------------
@@ -325,8 +329,9 @@ impl Membership {
         };
         self.stats.received_packets += 1;
         self.stats.received_bytes += datagram.len() as u64;
-        if header.digest == self.table.digest()
-            && header.placement != 0
+        if header.digest != self.table.digest() {
+            self.digest_mismatches += 1;
+        } else if header.placement != 0
             && self.placement_digest != 0
             && header.placement != self.placement_digest
         {
@@ -385,8 +390,10 @@ impl Membership {
             self.next_gossip = now + self.cfg.gossip_interval;
         }
         if now >= self.next_sync {
-            let busy = self.learned_by_sync > 0;
+            // Busy while exchanges teach us something or peers' views differ from ours.
+            let busy = self.learned_by_sync > 0 || self.digest_mismatches > 0;
             self.learned_by_sync = 0;
+            self.digest_mismatches = 0;
             self.start_sync();
             self.next_sync = now
                 + if busy {
@@ -397,7 +404,16 @@ impl Membership {
         }
         if now >= self.next_reconnect {
             self.reconnect(now);
-            self.next_reconnect = now + self.cfg.reconnect_interval;
+            // Until a seed has answered (or while alone), retry joining quickly: a
+            // lost join datagram must not cost a whole reconnect interval.
+            let joining = self.table.live() <= 1
+                || (!self.seed_keys.is_empty() && self.seed_keys.iter().all(|&k| k == 0));
+            self.next_reconnect = now
+                + if joining {
+                    self.cfg.sync_interval_busy
+                } else {
+                    self.cfg.reconnect_interval
+                };
         }
     }
 
@@ -467,30 +483,17 @@ impl Membership {
     pub(crate) fn fill(&mut self, payload: &mut Vec<u8>, budget: usize) {
         let limit = self.cfg.retransmit_limit(self.table.live());
         let mut chosen: Vec<u64> = Vec::new();
-        let mut stale: Vec<u64> = Vec::new();
         {
             let mut w = Writer::new(payload);
-            for (key, accuser) in self.broadcasts.candidates() {
+            for (m, accuser) in self.broadcasts.candidates() {
                 if budget.saturating_sub(w.len()) < 24 {
                     break;
                 }
-                let Some(m) = self.table.get(key) else {
-                    stale.push(key);
-                    continue;
-                };
-                let msg = Msg::Update {
-                    member: m.clone(),
-                    accuser,
-                    gossip: true,
-                };
-                if w.len() + msg.len() <= budget {
-                    msg.encode(&mut w);
-                    chosen.push(key);
+                if w.len() + super::message::update_len(m, accuser) <= budget {
+                    super::message::encode_update(&mut w, m, accuser, true);
+                    chosen.push(m.key());
                 }
             }
-        }
-        for k in stale {
-            self.broadcasts.remove(k);
         }
         for k in chosen {
             self.broadcasts.sent(k, limit);

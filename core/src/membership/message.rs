@@ -152,7 +152,7 @@ pub(crate) fn update_len(m: &Member, accuser: u64) -> usize {
         + zone.len()
 }
 
-fn encode_update(w: &mut Writer<'_>, m: &Member, accuser: u64, gossip: bool) {
+pub(crate) fn encode_update(w: &mut Writer<'_>, m: &Member, accuser: u64, gossip: bool) {
     let meta = m.meta();
     w.u8(if gossip { UPDATE } else { RECORD }).str(m.id());
     encode_addr(w, &m.addr());

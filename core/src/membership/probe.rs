@@ -234,13 +234,13 @@ impl Membership {
             Status::Alive => {
                 let s = m.with_status(Status::Suspect);
                 self.table.insert(s.clone());
-                self.broadcasts.push(key, self.me.key());
+                self.broadcasts.push(s.clone(), self.me.key());
                 self.start_suspicion(now, key, s.version(), self.me.key());
                 self.emit(Event::Suspected(s));
             }
             Status::Suspect => {
                 if self.confirm(now, key, m.version(), self.me.key()) {
-                    self.broadcasts.push(key, self.me.key());
+                    self.broadcasts.push(m, self.me.key());
                 }
             }
             Status::Dead | Status::Left => {}
@@ -322,7 +322,7 @@ impl Membership {
             }
             let dead = m.with_status(Status::Dead);
             self.table.insert(dead.clone());
-            self.broadcasts.push(key, 0);
+            self.broadcasts.push(dead.clone(), 0);
             self.dead_since.insert(key, now);
             self.stats.declared_failed += 1;
             self.emit(Event::Failed(dead));

@@ -397,7 +397,13 @@ impl Driver {
                 },
             );
         }
-        let grace = Duration::from_secs(10);
+        // Only churn restarts members; elsewhere every failure mark of an up member is
+        // false.
+        let grace = if self.cfg.scenario == Scenario::Churn {
+            Duration::from_secs(10)
+        } else {
+            Duration::ZERO
+        };
         let failed = core::mem::take(&mut self.failed_buf);
         for k in &failed {
             if let Some(&j) = self.index.get(k) {
@@ -544,7 +550,10 @@ impl Driver {
                 detection = Percentiles::from_times(&times, up);
             }
         }
-        let (w0, w1) = self.load_window;
+        let (w0, mut w1) = self.load_window;
+        if w1 <= w0 {
+            w1 = Instant::MAX;
+        }
         let span = self
             .now
             .min(w1)
