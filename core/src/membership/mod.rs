@@ -10,7 +10,9 @@
 //! * `probe.rs` — probes, indirect probes, suspicion, local health;
 //! * `apply.rs` — merging records, events, refutation;
 //! * `broadcast.rs`, `sync.rs` — dissemination, push-pull anti-entropy, reconnects;
-//! * `message.rs` — the packet encoding inside the [`wire`](crate::wire) envelope.
+//! * `message.rs` — the packet encoding inside the [`wire`](crate::wire) envelope;
+//! * `placement.rs` — [`PlacementFollower`], a ring or partition table that follows
+//!   the live members.
 
 mod apply;
 mod broadcast;
@@ -19,6 +21,7 @@ mod engine;
 mod event;
 mod member;
 mod message;
+mod placement;
 mod probe;
 mod rng;
 mod sync;
@@ -29,4 +32,5 @@ pub use engine::{DatagramError, Membership};
 pub use event::{Event, Stats, Transmit};
 pub use member::{merge, Member, Meta, Status};
 pub use message::MAX_NAME_LEN;
+pub use placement::{Layout, PlacementFollower, PlacementSpec};
 pub use table::{Agg, MemberTable};
