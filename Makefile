@@ -54,12 +54,14 @@ ketama-vectors:
 bench:
 	$(CARGO) run --release -p shoal-cli -- bench ring
 
-## fuzz: run the wire_open fuzz target for FUZZ_TIME seconds (nightly + cargo-fuzz in .tools/)
+## fuzz: run each fuzz target for FUZZ_TIME seconds (nightly + cargo-fuzz in .tools/)
 FUZZ_TIME ?= 60
 fuzz:
 	@rustup toolchain list | grep -q '^nightly' || rustup toolchain install nightly --profile minimal
 	@test -x .tools/bin/cargo-fuzz || $(CARGO) install --root .tools cargo-fuzz
-	PATH="$(CURDIR)/.tools/bin:$$PATH" cargo +nightly fuzz run wire_open -- -max_total_time=$(FUZZ_TIME)
+	for t in wire_open membership_packet; do \
+		PATH="$(CURDIR)/.tools/bin:$$PATH" cargo +nightly fuzz run $$t -- -max_total_time=$(FUZZ_TIME) || exit 1; \
+	done
 
 clean:
 	$(CARGO) clean
