@@ -446,9 +446,13 @@ fn shuffled_join(seed: u64, loss: f64) {
         same.is_some(),
         "seed {seed}: tables differ after convergence"
     );
-    // And it stays so.
+    // And it stays so (under loss, a suspicion may be pending at any one moment, but
+    // it is refuted and nobody is declared failed).
     net.run_for(Duration::from_secs(20));
-    assert!(net.converged() && net.same_tables(), "seed {seed}: flapped");
+    let settled = net.run_until(Duration::from_secs(10), |net| {
+        net.converged() && net.same_tables()
+    });
+    assert!(settled.is_some(), "seed {seed}: flapped");
     assert_eq!(net.count_all("failed"), 0, "seed {seed}: false failures");
     // Duplicates are refused as replays, and nothing else is refused.
     let replays: u64 = net.nodes.iter().map(|m| m.wire_rejects().replayed).sum();
@@ -1330,4 +1334,56 @@ fn probe_of_an_old_incarnation_does_not_suspect_the_new_one() {
     );
     assert_eq!(net.nodes[x].local().incarnation(), 1, "x had to refute");
     assert_eq!(net.nodes[x].stats().refutations, 0);
+}
+
+#[test]
+#[ignore = "BUG: a stale accusation (older version) of a member that already refuted goes unanswered, so the accuser can declare it failed"]
+fn stale_accusation_is_answered_with_the_current_record() {
+    // Anti-entropy and reconnects are pushed far out: this test is about the direct
+    // path between a prober holding a stale suspicion and the member it suspects.
+    let cfg = Config {
+        sync_interval: Duration::from_secs(600),
+        sync_interval_busy: Duration::from_secs(600),
+        reconnect_interval: Duration::from_secs(600),
+        ..Config::default()
+    };
+    let mut net = Net::new(0, 71, &cfg, false, plain);
+    let (a, x) = (0, 1);
+    let a_rec = Member::new(&id(a), addr_of(a), Meta::default());
+    let x_rec = Member::new(&id(x), addr_of(x), Meta::default());
+    // a still holds x's first life as suspect; x has long since refuted it and
+    // runs at incarnation 1 (its rumor of that is spent: nothing is queued).
+    let mut a_view = MemberTable::new();
+    a_view.insert(x_rec.with_status(Status::Suspect));
+    let mut x_view = MemberTable::new();
+    x_view.insert(a_rec.clone());
+    x_view.insert(x_rec.with_status(Status::Dead));
+    let make = |m: &Member, view: MemberTable, s: u64| {
+        let codec = Codec::new(plain(0), s).expect("codec");
+        Membership::new(cfg.clone(), m.clone(), codec, s, view, Instant::ZERO).expect("membership")
+    };
+    net.add(make(&a_rec, a_view, 1));
+    net.add(make(&x_rec, x_view, 2));
+    assert_eq!(net.nodes[x].local().version(), (1, 0));
+    // Within a few probe periods a pings x (telling it of the suspicion, Lifeguard's
+    // buddy system) and x answers; a must learn that x is alive at incarnation 1.
+    let learned = net.run_until(Duration::from_secs(3), |net| {
+        net.nodes[a]
+            .member(&id(x))
+            .map(|m| (m.version(), m.status()))
+            == Some(((1, 0), Status::Alive))
+    });
+    assert!(net.nodes[a].stats().probes > 0 && net.nodes[x].stats().received_packets > 0);
+    assert!(
+        learned.is_some(),
+        "a still holds {:?} after {} probes answered by x",
+        net.nodes[a].member(&id(x)),
+        net.nodes[a].stats().probes
+    );
+}
+
+#[test]
+#[ignore = "BUG: same as stale_accusation_is_answered_with_the_current_record, end to end: a blip ends in a false failure (seed found by a 1000-seed sweep)"]
+fn short_blip_seed_531_is_refuted_without_failure() {
+    blip_refuted(531);
 }
