@@ -3,6 +3,7 @@
 
 mod grid;
 mod output;
+mod plot;
 
 use std::time::Duration;
 
