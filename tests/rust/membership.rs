@@ -1163,7 +1163,6 @@ fn shoal_detects_a_crash_without_false_failures() {
 // Extra: restarts, oversized announcements, metadata of a suspect
 
 #[test]
-#[ignore = "BUG: send_join() builds one datagram (own record + root summary) with no size check; seal() then drops it silently"]
 fn join_announcement_fits_with_long_names_in_a_large_cluster() {
     // The longest id, role and zone a member may have, in a known view of 150
     // members (most of the 64 root summary slots populated).
@@ -1197,7 +1196,6 @@ fn join_announcement_fits_with_long_names_in_a_large_cluster() {
 }
 
 #[test]
-#[ignore = "BUG: apply() emits only Refuted (not Updated) when a suspect's new record also changes its metadata"]
 fn metadata_change_of_a_suspect_is_reported_as_updated() {
     let mut net = Net::new(0, 31, &Config::default(), false, plain);
     let x = Member::new(&id(0), addr_of(0), Meta::default());
@@ -1289,7 +1287,6 @@ fn restart(seed: u64) {
 }
 
 #[test]
-#[ignore = "BUG: a probe that fails after its target announced a newer incarnation suspects the new incarnation"]
 fn probe_of_an_old_incarnation_does_not_suspect_the_new_one() {
     let mut net = Net::new(2, 61, &Config::default(), true, plain);
     let (a, x) = (0, 1);
@@ -1337,7 +1334,6 @@ fn probe_of_an_old_incarnation_does_not_suspect_the_new_one() {
 }
 
 #[test]
-#[ignore = "BUG: a stale accusation (older version) of a member that already refuted goes unanswered, so the accuser can declare it failed"]
 fn stale_accusation_is_answered_with_the_current_record() {
     // Anti-entropy and reconnects are pushed far out: this test is about the direct
     // path between a prober holding a stale suspicion and the member it suspects.
@@ -1383,7 +1379,6 @@ fn stale_accusation_is_answered_with_the_current_record() {
 }
 
 #[test]
-#[ignore = "BUG: same as stale_accusation_is_answered_with_the_current_record, end to end: a blip ends in a false failure (seed found by a 1000-seed sweep)"]
 fn short_blip_seed_531_is_refuted_without_failure() {
     blip_refuted(531);
 }

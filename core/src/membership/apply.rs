@@ -7,15 +7,26 @@
 
 use super::engine::Membership;
 use super::event::Event;
+use core::net::SocketAddr;
+
 use super::member::{Member, Status};
+use super::message::Msg;
 use crate::time::Instant;
 
 impl Membership {
-    /// Merges `rec`. `gossip` records that change the view are passed on.
-    pub(crate) fn apply(&mut self, now: Instant, rec: Member, accuser: u64, gossip: bool) {
+    /// Merges `rec`, received from `from`. `gossip` records that change the view are
+    /// passed on.
+    pub(crate) fn apply(
+        &mut self,
+        now: Instant,
+        from: SocketAddr,
+        rec: Member,
+        accuser: u64,
+        gossip: bool,
+    ) {
         let key = rec.key();
         if key == self.me.key() {
-            self.on_self(rec);
+            self.on_self(from, rec);
             return;
         }
         let Some(old) = self.table.get(key).cloned() else {
@@ -54,10 +65,14 @@ impl Membership {
         } else {
             self.learned_by_sync += 1;
         }
+        // New metadata or address of a member that stays live is an update, whatever
+        // else happened to its status.
+        let content_changed =
+            !old.same_content(&rec) && old.status().is_live() && rec.status().is_live();
         match (old.status(), rec.status()) {
             (Status::Suspect, Status::Alive) => {
                 self.suspicions.remove(&key);
-                self.emit(Event::Refuted(rec));
+                self.emit(Event::Refuted(rec.clone()));
             }
             (Status::Dead | Status::Left, Status::Alive | Status::Suspect) => {
                 self.dead_since.remove(&key);
@@ -65,17 +80,13 @@ impl Membership {
                 self.emit(Event::Joined(rec.clone()));
                 if suspect {
                     self.start_suspicion(now, key, rec.version(), accuser);
-                    self.emit(Event::Suspected(rec));
+                    self.emit(Event::Suspected(rec.clone()));
                 }
             }
-            (Status::Alive, Status::Alive) => {
-                if !old.same_content(&rec) {
-                    self.emit(Event::Updated(rec));
-                }
-            }
+            (Status::Alive, Status::Alive) => {}
             (Status::Alive, Status::Suspect) => {
                 self.start_suspicion(now, key, rec.version(), accuser);
-                self.emit(Event::Suspected(rec));
+                self.emit(Event::Suspected(rec.clone()));
             }
             (Status::Suspect, Status::Suspect) => {
                 // A suspicion of a newer version: start over at that version.
@@ -87,20 +98,36 @@ impl Membership {
                 if old_status.is_live() {
                     let left = rec.status() == Status::Left;
                     self.emit(if left {
-                        Event::Left(rec)
+                        Event::Left(rec.clone())
                     } else {
-                        Event::Failed(rec)
+                        Event::Failed(rec.clone())
                     });
                 }
             }
+        }
+        if content_changed {
+            self.emit(Event::Updated(rec));
         }
     }
 
     /// A record about this member arrived. Anything at or above our version that is
     /// not exactly our current record — a suspicion, a death, or a previous life with
-    /// a higher version — is refuted by starting a higher incarnation.
-    fn on_self(&mut self, rec: Member) {
-        if self.leaving || rec.version() < self.me.version() {
+    /// a higher version — is refuted by starting a higher incarnation. An accusation
+    /// older than our current version (the sender missed our refutation) is answered
+    /// with our current record, so the sender cannot go on to declare us failed.
+    fn on_self(&mut self, from: SocketAddr, rec: Member) {
+        if self.leaving {
+            return;
+        }
+        if rec.version() < self.me.version() {
+            if rec.status() != Status::Alive {
+                let me = Msg::Update {
+                    member: self.me.clone(),
+                    accuser: 0,
+                    gossip: true,
+                };
+                self.send(from, &[me], false);
+            }
             return;
         }
         if rec == self.me {

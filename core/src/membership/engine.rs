@@ -81,6 +81,8 @@ pub struct Membership {
     /// Packets whose sender's membership digest differed from ours, since the last
     /// exchange started.
     pub(crate) digest_mismatches: u64,
+    /// When a packet last carried a membership digest different from ours.
+    pub(crate) last_mismatch: Option<Instant>,
     /// When each dead or left member was declared so (for gossip-to-dead and retention).
     pub(crate) dead_since: BTreeMap<u64, Instant>,
     // Output.
@@ -166,6 +168,7 @@ impl Membership {
             next_reconnect,
             learned_by_sync: 0,
             digest_mismatches: 0,
+            last_mismatch: None,
             dead_since: BTreeMap::new(),
             transmits: VecDeque::new(),
             events: VecDeque::new(),
@@ -331,6 +334,7 @@ impl Membership {
         self.stats.received_bytes += datagram.len() as u64;
         if header.digest != self.table.digest() {
             self.digest_mismatches += 1;
+            self.last_mismatch = Some(now);
         } else if header.placement != 0
             && self.placement_digest != 0
             && header.placement != self.placement_digest
@@ -365,7 +369,7 @@ impl Membership {
                 member,
                 accuser,
                 gossip,
-            } => self.apply(now, member, accuser, gossip),
+            } => self.apply(now, from, member, accuser, gossip),
             Msg::Summary {
                 depth,
                 prefix,
@@ -530,6 +534,9 @@ impl Membership {
         let mut out = Vec::with_capacity(payload.len() + 64);
         if self.codec.seal(payload, &mut out).is_ok() {
             self.transmits.push_back(Transmit { to, payload: out });
+        } else {
+            // Packets are built to fit, so this is a bug or an exhausted sequence.
+            self.stats.seal_failures += 1;
         }
     }
 

@@ -75,6 +75,8 @@ pub struct Stats {
     pub rejected_packets: u64,
     /// Authenticated datagrams whose payload did not decode.
     pub malformed_packets: u64,
+    /// Outgoing packets the codec refused to seal (should stay 0).
+    pub seal_failures: u64,
     /// Probes started.
     pub probes: u64,
     /// Probes that got no ack, directly or indirectly.

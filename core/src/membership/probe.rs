@@ -31,6 +31,9 @@ const MAX_TO_CONFIRM: usize = 16;
 #[derive(Debug, Clone)]
 pub(crate) struct Probe {
     pub(crate) target: u64,
+    /// The target's version when the probe started: a failed probe of an older life
+    /// says nothing about a newer one.
+    pub(crate) version: (u64, u64),
     pub(crate) seq: u32,
     pub(crate) indirect_at: Instant,
     pub(crate) deadline: Instant,
@@ -93,12 +96,23 @@ impl Membership {
             if now >= p.deadline {
                 let p = self.probe.take().expect("checked above");
                 self.stats.failed_probes += 1;
-                let mut penalty = 1;
-                if p.nacks < p.nacks_expected {
-                    penalty += 1;
-                }
+                // Lifeguard: every missing nack counts against our own health; with
+                // no helpers to send nacks, the failed probe itself does. When every
+                // helper answered with a nack the network around us works and the
+                // target is the one in trouble.
+                let penalty = if p.nacks_expected > 0 {
+                    p.nacks_expected.saturating_sub(p.nacks)
+                } else {
+                    1
+                };
                 self.health = (self.health + penalty).min(self.cfg.max_health);
-                self.suspect(now, p.target);
+                let same_life = self
+                    .table
+                    .get(p.target)
+                    .is_some_and(|m| m.version() == p.version);
+                if same_life {
+                    self.suspect(now, p.target);
+                }
             }
         }
         // Relays whose target stayed silent: tell the requester.
@@ -154,6 +168,7 @@ impl Membership {
         self.stats.probes += 1;
         self.probe = Some(Probe {
             target: t.key(),
+            version: t.version(),
             seq,
             indirect_at: now + self.stretch(self.cfg.probe_timeout),
             deadline: now + self.stretch(self.cfg.probe_interval),

@@ -4,11 +4,11 @@
 //! random live members (and, for `gossip_to_dead` after a death, sometimes to the dead
 //! member, so one declared dead by mistake learns it and refutes). Each of these
 //! packets also asks for the receiver's news; with nothing to push, a member still
-//! asks `pull_fanout` members. A member answers such a pull only when the asker's
-//! membership digest differs from its own, so a settled cluster exchanges one small
-//! datagram per member per round and the last members to hear a change pull it
-//! instead of waiting to be pushed to (push-pull: the tail shrinks doubly
-//! exponentially).
+//! asks `pull_fanout` members while it has recently (10 rounds) seen a packet whose
+//! membership digest differs from its own. A member answers a pull only when the
+//! asker's digest differs from its own. So a settled cluster sends no pulls, and
+//! during a change the last members to hear of it pull it instead of waiting to be
+//! pushed to (push-pull: the tail shrinks doubly exponentially).
 //!
 //! **Push-pull by summary.** Every `sync_interval` this member sends a random live
 //! member the 64 child summaries (count and XOR of record hashes) of its whole table.
@@ -34,12 +34,22 @@ use super::message::Msg;
 use super::table::{child_prefix, Agg, MAX_DEPTH};
 use crate::time::Instant;
 
+/// Gossip rounds a member keeps pulling after it last saw a peer whose view differs.
+const PULL_WINDOW_ROUNDS: u32 = 10;
+
 impl Membership {
     pub(crate) fn gossip_round(&mut self, now: Instant) {
         if self.broadcasts.is_empty() {
-            // Nothing to push: ask `pull_fanout` members for their news.
-            for t in self.random_live(self.cfg.pull_fanout, &[]) {
-                self.send(t.addr(), &[Msg::Pull], false);
+            // Nothing to push: while views recently differed, ask `pull_fanout`
+            // members for their news. A settled cluster sends no pulls.
+            let window = self.cfg.gossip_interval * PULL_WINDOW_ROUNDS;
+            if self
+                .last_mismatch
+                .is_some_and(|t| now.saturating_since(t) < window)
+            {
+                for t in self.random_live(self.cfg.pull_fanout, &[]) {
+                    self.send(t.addr(), &[Msg::Pull], false);
+                }
             }
             return;
         }
@@ -81,21 +91,26 @@ impl Membership {
         );
     }
 
-    /// Announces this member to `to` and starts an exchange with it.
+    /// Announces this member to `to` and starts an exchange with it (one datagram,
+    /// or two when a long record and a full summary do not fit together).
     pub(crate) fn send_join(&mut self, to: SocketAddr) {
-        let msgs = [
-            Msg::Update {
-                member: self.me.clone(),
-                accuser: 0,
-                gossip: true,
-            },
-            Msg::Summary {
-                depth: 0,
-                prefix: 0,
-                children: alloc::boxed::Box::new(self.table.summary(0, 0)),
-            },
-        ];
-        self.send(to, &msgs, false);
+        let record = Msg::Update {
+            member: self.me.clone(),
+            accuser: 0,
+            gossip: true,
+        };
+        let summary = Msg::Summary {
+            depth: 0,
+            prefix: 0,
+            children: alloc::boxed::Box::new(self.table.summary(0, 0)),
+        };
+        let room = self.codec.max_payload() - super::message::HEADER_LEN;
+        if record.len() + summary.len() <= room {
+            self.send(to, &[record, summary], false);
+        } else {
+            self.send(to, &[record], false);
+            self.send(to, &[summary], false);
+        }
     }
 
     pub(crate) fn on_summary(
