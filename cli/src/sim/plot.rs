@@ -307,7 +307,8 @@ pub struct RoundsFigure {
     pub series: Vec<Series>,
     /// Reference curves.
     pub curves: Vec<Curve>,
-    /// x where the scenario changes, with the texts for the left and right side.
+    /// x where the scenario changes, with the texts for the left and right side; series
+    /// lines are broken there (one polyline per side).
     pub split: Option<(f64, String, String)>,
 }
 
@@ -609,8 +610,20 @@ pub fn rounds_svg(fig: &RoundsFigure) -> String {
                 doc.line((x, ax.fy(p.lo)), (x, ax.fy(p.hi)), s.color, 1.0);
             }
         }
-        let pts: Vec<(f64, f64)> = s.points.iter().map(at).collect();
-        doc.polyline(&pts, s.color, 2.0, s.dash);
+        // The line does not cross the scenario change: the two sides measure
+        // different things.
+        let cut = fig.split.as_ref().map_or(f64::INFINITY, |sp| sp.0);
+        for side in [false, true] {
+            let pts: Vec<(f64, f64)> = s
+                .points
+                .iter()
+                .filter(|p| (p.x > cut) == side)
+                .map(at)
+                .collect();
+            if !pts.is_empty() {
+                doc.polyline(&pts, s.color, 2.0, s.dash);
+            }
+        }
         for p in &s.points {
             let (x, y) = at(p);
             let tip = format!(
@@ -916,9 +929,16 @@ pub(crate) mod tests {
         let doc = rounds_svg(&sample_rounds());
         assert!(balanced(&doc).unwrap() > 50);
         assert!(doc.contains("Rounds &lt;to&gt; 100 % &amp; more"));
-        for id in ["series-0", "series-1", "reference-0"] {
-            assert_eq!(group(&doc, id).matches("<polyline").count(), 1, "{id}");
+        // Each series is broken at the scenario change (x = 3000): one polyline per
+        // side.
+        for id in ["series-0", "series-1"] {
+            assert_eq!(group(&doc, id).matches("<polyline").count(), 2, "{id}");
         }
+        assert_eq!(group(&doc, "reference-0").matches("<polyline").count(), 1);
+        let mut unbroken = sample_rounds();
+        unbroken.split = None;
+        let doc2 = rounds_svg(&unbroken);
+        assert_eq!(group(&doc2, "series-1").matches("<polyline").count(), 1);
         assert_eq!(group(&doc, "series-0").matches("<circle").count(), 4);
         assert_eq!(group(&doc, "series-1").matches("<polygon").count(), 4);
         assert_eq!(group(&doc, "series-1").matches('×').count(), 1);
