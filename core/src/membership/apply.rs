@@ -34,6 +34,7 @@ impl Membership {
                 return;
             }
             self.table.insert(rec.clone());
+            self.note_change(&rec);
             self.stats.applied_updates += 1;
             if gossip {
                 self.broadcasts.push(rec.clone(), accuser);
@@ -59,6 +60,7 @@ impl Membership {
             return;
         }
         self.table.insert(rec.clone());
+        self.note_change(&rec);
         self.stats.applied_updates += 1;
         if gossip {
             self.broadcasts.push(rec.clone(), accuser);

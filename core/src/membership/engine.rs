@@ -26,6 +26,11 @@ use super::table::MemberTable;
 use crate::time::Instant;
 use crate::wire::{Codec, Reject, RejectCounters, Writer};
 
+/// Most recent changes kept for answering pulls.
+const RECENT_MAX: usize = 64;
+/// Gossip rounds a change stays "recent".
+const RECENT_ROUNDS: u32 = 10;
+
 /// Why [`Membership::handle_datagram`] dropped a datagram. Each is also counted in
 /// [`Membership::stats`].
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -81,8 +86,10 @@ pub struct Membership {
     /// Packets whose sender's membership digest differed from ours, since the last
     /// exchange started.
     pub(crate) digest_mismatches: u64,
-    /// When a packet last carried a membership digest different from ours.
-    pub(crate) last_mismatch: Option<Instant>,
+    /// Records that changed in our view recently, newest last (answers to pulls).
+    pub(crate) recent: VecDeque<(Instant, Member)>,
+    /// The latest instant passed in by the driver.
+    pub(crate) now: Instant,
     /// When each dead or left member was declared so (for gossip-to-dead and retention).
     pub(crate) dead_since: BTreeMap<u64, Instant>,
     // Output.
@@ -168,7 +175,8 @@ impl Membership {
             next_reconnect,
             learned_by_sync: 0,
             digest_mismatches: 0,
-            last_mismatch: None,
+            recent: VecDeque::new(),
+            now,
             dead_since: BTreeMap::new(),
             transmits: VecDeque::new(),
             events: VecDeque::new(),
@@ -298,7 +306,48 @@ impl Membership {
     pub(crate) fn set_self(&mut self, me: Member) {
         self.me = me.clone();
         self.table.insert(me.clone());
+        self.note_change(&me);
         self.broadcasts.push(me, 0);
+    }
+
+    /// Remembers a change of the view for answering pulls.
+    pub(crate) fn note_change(&mut self, m: &Member) {
+        let window = self.cfg.gossip_interval * RECENT_ROUNDS;
+        while self.recent.len() >= RECENT_MAX
+            || self
+                .recent
+                .front()
+                .is_some_and(|(t, _)| self.now.saturating_since(*t) > window)
+        {
+            self.recent.pop_front();
+        }
+        self.recent.push_back((self.now, m.clone()));
+    }
+
+    /// Answers a pull: queued broadcasts, then recent changes, while they fit.
+    fn send_news(&mut self, to: SocketAddr) {
+        let budget = self.codec.max_payload();
+        let mut payload = Vec::with_capacity(budget);
+        self.header().encode(&mut Writer::new(&mut payload));
+        self.fill(&mut payload, budget);
+        let window = self.cfg.gossip_interval * RECENT_ROUNDS;
+        let mut w = Writer::new(&mut payload);
+        for (t, m) in self.recent.iter().rev() {
+            if self.now.saturating_since(*t) > window {
+                break;
+            }
+            // The record may have changed again since; send the current one.
+            let Some(cur) = self.table.get(m.key()) else {
+                continue;
+            };
+            if w.len() + super::message::update_len(cur, 0) > budget {
+                break;
+            }
+            super::message::encode_update(&mut w, cur, 0, true);
+        }
+        if payload.len() > HEADER_LEN {
+            self.seal(to, &payload);
+        }
     }
 
     // ----- sans-IO interface ---------------------------------------------------------
@@ -311,6 +360,7 @@ impl Membership {
         from: SocketAddr,
         datagram: &[u8],
     ) -> Result<(), DatagramError> {
+        self.now = self.now.max(now);
         let mut plain = core::mem::take(&mut self.scratch);
         let opened = match self.codec.open(datagram, &mut plain) {
             Ok(o) => o.payload.len(),
@@ -334,7 +384,6 @@ impl Membership {
         self.stats.received_bytes += datagram.len() as u64;
         if header.digest != self.table.digest() {
             self.digest_mismatches += 1;
-            self.last_mismatch = Some(now);
         } else if header.placement != 0
             && self.placement_digest != 0
             && header.placement != self.placement_digest
@@ -353,8 +402,8 @@ impl Membership {
             self.handle_msg(now, from, &header, msg);
         }
         // Push-pull: answer a gossip round with our news if the views still differ.
-        if pull && header.digest != self.table.digest() && !self.broadcasts.is_empty() {
-            self.send(from, &[], true);
+        if pull && header.digest != self.table.digest() {
+            self.send_news(from);
         }
         Ok(())
     }
@@ -387,6 +436,7 @@ impl Membership {
 
     /// Runs every timer that is due at `now`.
     pub fn handle_timeout(&mut self, now: Instant) {
+        self.now = self.now.max(now);
         self.probe_timers(now);
         self.suspicion_timers(now);
         if now >= self.next_gossip {

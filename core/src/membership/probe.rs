@@ -249,6 +249,7 @@ impl Membership {
             Status::Alive => {
                 let s = m.with_status(Status::Suspect);
                 self.table.insert(s.clone());
+                self.note_change(&s);
                 self.broadcasts.push(s.clone(), self.me.key());
                 self.start_suspicion(now, key, s.version(), self.me.key());
                 self.emit(Event::Suspected(s));
@@ -337,6 +338,7 @@ impl Membership {
             }
             let dead = m.with_status(Status::Dead);
             self.table.insert(dead.clone());
+            self.note_change(&dead);
             self.broadcasts.push(dead.clone(), 0);
             self.dead_since.insert(key, now);
             self.stats.declared_failed += 1;

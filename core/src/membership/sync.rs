@@ -4,11 +4,11 @@
 //! random live members (and, for `gossip_to_dead` after a death, sometimes to the dead
 //! member, so one declared dead by mistake learns it and refutes). Each of these
 //! packets also asks for the receiver's news; with nothing to push, a member still
-//! asks `pull_fanout` members while it has recently (10 rounds) seen a packet whose
-//! membership digest differs from its own. A member answers a pull only when the
-//! asker's digest differs from its own. So a settled cluster sends no pulls, and
-//! during a change the last members to hear of it pull it instead of waiting to be
-//! pushed to (push-pull: the tail shrinks doubly exponentially).
+//! asks `pull_fanout` members (one small datagram). A member answers a pull only when
+//! the asker's membership digest differs from its own, with its queued broadcasts and
+//! the records that changed in its view during the last 10 rounds. So the last
+//! members to hear of a change pull it instead of waiting to be pushed to (push-pull:
+//! the tail shrinks doubly exponentially), and a settled cluster answers nothing.
 //!
 //! **Push-pull by summary.** Every `sync_interval` this member sends a random live
 //! member the 64 child summaries (count and XOR of record hashes) of its whole table.
@@ -34,22 +34,12 @@ use super::message::Msg;
 use super::table::{child_prefix, Agg, MAX_DEPTH};
 use crate::time::Instant;
 
-/// Gossip rounds a member keeps pulling after it last saw a peer whose view differs.
-const PULL_WINDOW_ROUNDS: u32 = 10;
-
 impl Membership {
     pub(crate) fn gossip_round(&mut self, now: Instant) {
         if self.broadcasts.is_empty() {
-            // Nothing to push: while views recently differed, ask `pull_fanout`
-            // members for their news. A settled cluster sends no pulls.
-            let window = self.cfg.gossip_interval * PULL_WINDOW_ROUNDS;
-            if self
-                .last_mismatch
-                .is_some_and(|t| now.saturating_since(t) < window)
-            {
-                for t in self.random_live(self.cfg.pull_fanout, &[]) {
-                    self.send(t.addr(), &[Msg::Pull], false);
-                }
+            // Nothing to push: ask `pull_fanout` members for their news.
+            for t in self.random_live(self.cfg.pull_fanout, &[]) {
+                self.send(t.addr(), &[Msg::Pull], false);
             }
             return;
         }
@@ -124,6 +114,7 @@ impl Membership {
         let small = self.cfg.sync_leaf_records;
         let mut push = 0u64;
         let mut want = 0u64;
+        let mut descended = false;
         for i in 0..64 {
             let (a, b) = (theirs[i], mine[i]);
             if a.count == b.count && a.hash == b.hash {
@@ -138,8 +129,15 @@ impl Membership {
                 push |= bit;
                 want |= bit;
             } else {
+                descended = true;
                 self.send_summary(from, depth + 1, child_prefix(prefix, depth, i));
             }
+        }
+        if depth == 0 && push == 0 && want == 0 && !descended {
+            // Equal tables: still answer, so a joining member learns its seed is
+            // there (and gets any queued news).
+            self.send(from, &[], true);
+            return;
         }
         if push != 0 {
             self.push_records(from, depth, prefix, push);
