@@ -504,11 +504,6 @@ impl Driver {
                     return false;
                 }
                 let target = self.keys[self.n() - 1];
-                #[cfg(feature = "std")]
-                if std::env::var("SHOAL_SIM_TRACE").is_ok() {
-                    let k = self.reached.iter().filter(|r| r.is_some()).count();
-                    std::eprintln!("t={now} knowing={k}");
-                }
                 for j in 0..self.n() - 1 {
                     let Some(a) = &self.agents[j] else { continue };
                     if self.reached[j].is_none()
