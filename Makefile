@@ -8,7 +8,8 @@ OUT := out
 
 .PHONY: demo test setup-rust lint test-rust nostd vectors-check bench vectors ketama-vectors fuzz clean
 
-## demo: analysis of a 100-node ring and the source's partition figure (out/partitions.svg)
+## demo: analysis of a 100-node ring, the source's partition figure (out/partitions.svg),
+## and simulated gossip: 1000 members joining, a crash detected among 100
 demo: setup-rust
 	$(CARGO) build --release -p shoal-cli
 	@mkdir -p $(OUT)
@@ -16,6 +17,8 @@ demo: setup-rust
 	$(SHOAL) partitions sweep --partitions 4096 --nodes 10 --vnodes 1..30 --trials 200 \
 		--csv $(OUT)/partitions.csv --svg $(OUT)/partitions.svg
 	@echo "partition figure written to $(OUT)/partitions.svg (data: $(OUT)/partitions.csv)"
+	$(SHOAL) sim --nodes 1000 --scenario join
+	$(SHOAL) sim --nodes 100 --scenario crash
 
 ## test: everything CI checks
 test: setup-rust lint test-rust nostd vectors-check

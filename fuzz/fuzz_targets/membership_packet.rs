@@ -12,8 +12,15 @@ fuzz_target!(|data: &[u8]| {
     let addr = "10.0.0.1:7946".parse().unwrap();
     let me = Member::new("fuzzed", addr, Meta::default());
     let codec = Codec::new(CodecConfig::new("fuzz"), 1).unwrap();
-    let mut m = Membership::new(Config::default(), me, codec, 3, MemberTable::new(), Instant::ZERO)
-        .unwrap();
+    let mut m = Membership::new(
+        Config::default(),
+        me,
+        codec,
+        3,
+        MemberTable::new(),
+        Instant::ZERO,
+    )
+    .unwrap();
     let from = "10.0.0.2:7946".parse().unwrap();
     let mut sender = Codec::new(CodecConfig::new("fuzz"), 2).unwrap();
     let mut sealed = Vec::new();
@@ -22,7 +29,11 @@ fuzz_target!(|data: &[u8]| {
         let now = Instant::from_millis(10 * i as u64);
         if sender.seal(chunk, &mut sealed).is_ok() {
             if m.handle_datagram(now, from, &sealed).is_err() {
-                assert_eq!(m.table().digest(), before, "a rejected packet changed the view");
+                assert_eq!(
+                    m.table().digest(),
+                    before,
+                    "a rejected packet changed the view"
+                );
             }
         }
         let before = m.table().digest();
