@@ -445,16 +445,20 @@ impl Membership {
         }
         if now >= self.next_sync {
             // Busy while exchanges teach us something or peers' views differ from ours.
-            let busy = self.learned_by_sync > 0 || self.digest_mismatches > 0;
+            // Catching up (the last exchange taught us records): go again after a
+            // few gossip rounds. Peers' views differ: after `sync_interval_busy`.
+            // Otherwise the calm `sync_interval`.
+            let interval = if self.learned_by_sync > 0 {
+                (self.cfg.gossip_interval * 2).min(self.cfg.sync_interval_busy)
+            } else if self.digest_mismatches > 0 {
+                self.cfg.sync_interval_busy
+            } else {
+                self.cfg.sync_interval
+            };
             self.learned_by_sync = 0;
             self.digest_mismatches = 0;
             self.start_sync();
-            self.next_sync = now
-                + if busy {
-                    self.cfg.sync_interval_busy
-                } else {
-                    self.cfg.sync_interval
-                };
+            self.next_sync = now + interval;
         }
         if now >= self.next_reconnect {
             self.reconnect(now);
