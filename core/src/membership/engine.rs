@@ -362,15 +362,11 @@ impl Membership {
     ) -> Result<(), DatagramError> {
         self.now = self.now.max(now);
         let mut plain = core::mem::take(&mut self.scratch);
-        let opened = match self.codec.open(datagram, &mut plain) {
-            Ok(o) => o.payload.len(),
-            Err(e) => {
-                self.scratch = plain;
-                self.stats.rejected_packets += 1;
-                return Err(DatagramError::Rejected(e));
-            }
-        };
-        let _ = opened;
+        if let Err(e) = self.codec.open(datagram, &mut plain) {
+            self.scratch = plain;
+            self.stats.rejected_packets += 1;
+            return Err(DatagramError::Rejected(e));
+        }
         let decoded = decode_packet(&plain);
         self.scratch = plain;
         let (header, msgs) = match decoded {
@@ -399,7 +395,7 @@ impl Membership {
                 pull = true;
                 continue;
             }
-            self.handle_msg(now, from, &header, msg);
+            self.handle_msg(now, from, msg);
         }
         // Push-pull: answer a gossip round with our news if the views still differ.
         if pull && header.digest != self.table.digest() {
@@ -408,7 +404,7 @@ impl Membership {
         Ok(())
     }
 
-    fn handle_msg(&mut self, now: Instant, from: SocketAddr, header: &Header, msg: Msg) {
+    fn handle_msg(&mut self, now: Instant, from: SocketAddr, msg: Msg) {
         match msg {
             Msg::Ping { seq, target } => self.on_ping(from, seq, target),
             Msg::Ack { seq } => self.on_ack(now, seq),
@@ -431,7 +427,6 @@ impl Membership {
             } => self.on_want(from, depth, prefix, mask),
             Msg::Pull => {}
         }
-        let _ = header;
     }
 
     /// Runs every timer that is due at `now`.
