@@ -33,14 +33,7 @@ impl Membership {
             if !rec.status().is_live() {
                 return;
             }
-            self.table.insert(rec.clone());
-            self.note_change(&rec);
-            self.stats.applied_updates += 1;
-            if gossip {
-                self.broadcasts.push(rec.clone(), accuser);
-            } else {
-                self.learned_by_sync += 1;
-            }
+            self.adopt(&rec, accuser, gossip);
             if rec.status() == Status::Suspect {
                 self.start_suspicion(now, key, rec.version(), accuser);
             }
@@ -59,14 +52,7 @@ impl Membership {
             }
             return;
         }
-        self.table.insert(rec.clone());
-        self.note_change(&rec);
-        self.stats.applied_updates += 1;
-        if gossip {
-            self.broadcasts.push(rec.clone(), accuser);
-        } else {
-            self.learned_by_sync += 1;
-        }
+        self.adopt(&rec, accuser, gossip);
         // New metadata or address of a member that stays live is an update, whatever
         // else happened to its status.
         let content_changed =
@@ -109,6 +95,18 @@ impl Membership {
         }
         if content_changed {
             self.emit(Event::Updated(rec));
+        }
+    }
+
+    /// Takes a received record that changes the view: stores it, then passes a
+    /// rumor on or counts what anti-entropy taught.
+    fn adopt(&mut self, rec: &Member, accuser: u64, gossip: bool) {
+        self.store(rec);
+        self.stats.applied_updates += 1;
+        if gossip {
+            self.broadcasts.push(rec.clone(), accuser);
+        } else {
+            self.learned_by_sync += 1;
         }
     }
 

@@ -248,8 +248,7 @@ impl Membership {
         match m.status() {
             Status::Alive => {
                 let s = m.with_status(Status::Suspect);
-                self.table.insert(s.clone());
-                self.note_change(&s);
+                self.store(&s);
                 self.broadcasts.push(s.clone(), self.me.key());
                 self.start_suspicion(now, key, s.version(), self.me.key());
                 self.emit(Event::Suspected(s));
@@ -337,8 +336,7 @@ impl Membership {
                 continue;
             }
             let dead = m.with_status(Status::Dead);
-            self.table.insert(dead.clone());
-            self.note_change(&dead);
+            self.store(&dead);
             self.broadcasts.push(dead.clone(), 0);
             self.dead_since.insert(key, now);
             self.stats.declared_failed += 1;
