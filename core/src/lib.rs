@@ -30,6 +30,7 @@ pub mod membership;
 pub mod partition;
 pub mod placement;
 pub mod ring;
+mod rng;
 pub mod sim;
 pub mod time;
 pub mod wire;

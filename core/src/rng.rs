@@ -1,4 +1,5 @@
-//! The protocol's random source: SplitMix64 seeded by the caller.
+//! The random source of the protocol and the simulator: SplitMix64 seeded by the
+//! caller.
 //!
 //! The core never reads an OS random source; the driver passes a seed (from the OS in
 //! production, fixed in simulations and tests so runs replay exactly).
@@ -25,6 +26,11 @@ impl Rng {
     pub(crate) fn below(&mut self, n: usize) -> usize {
         ((u128::from(self.next_u64()) * n as u128) >> 64) as usize
     }
+
+    /// Uniform in `[0, 1)`.
+    pub(crate) fn unit(&mut self) -> f64 {
+        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
+    }
 }
 
 #[cfg(test)]
@@ -39,6 +45,8 @@ mod tests {
             hist[r.below(10)] += 1;
         }
         assert!(hist.iter().all(|&c| (800..1200).contains(&c)), "{hist:?}");
+        let u = r.unit();
+        assert!((0.0..1.0).contains(&u));
         let mut a = Rng::new(1);
         let mut b = Rng::new(1);
         assert_eq!(a.next_u64(), b.next_u64());

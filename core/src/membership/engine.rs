@@ -21,8 +21,8 @@ use super::event::{Event, Stats, Transmit};
 use super::member::{Member, Meta, Status};
 use super::message::{decode_packet, Header, Msg, HEADER_LEN};
 use super::probe::{Probe, Relay, Suspicion};
-use super::rng::Rng;
 use super::table::MemberTable;
+use crate::rng::Rng;
 use crate::time::Instant;
 use crate::wire::{Codec, Reject, RejectCounters, Writer};
 
@@ -59,9 +59,8 @@ pub struct Membership {
     pub(crate) table: MemberTable,
     pub(crate) codec: Codec,
     pub(crate) rng: Rng,
-    pub(crate) seeds: Vec<SocketAddr>,
-    /// The member key last heard from each seed address (0 = never heard).
-    pub(crate) seed_keys: Vec<u64>,
+    /// Seed addresses, each with the member key last heard from it (0 = never).
+    pub(crate) seeds: Vec<(SocketAddr, u64)>,
     pub(crate) leaving: bool,
     pub(crate) placement_digest: u64,
     // Failure detection.
@@ -157,7 +156,6 @@ impl Membership {
             codec,
             rng,
             seeds: Vec::new(),
-            seed_keys: Vec::new(),
             leaving: false,
             placement_digest: 0,
             probe: None,
@@ -252,12 +250,11 @@ impl Membership {
     /// seeds, or cut off from them, finds them later.
     pub fn join(&mut self, now: Instant, seeds: &[SocketAddr]) {
         for s in seeds {
-            if *s != self.me.addr() && !self.seeds.contains(s) {
-                self.seeds.push(*s);
-                self.seed_keys.push(0);
+            if *s != self.me.addr() && !self.seeds.iter().any(|(a, _)| a == s) {
+                self.seeds.push((*s, 0));
             }
         }
-        let seeds = self.seeds.clone();
+        let seeds: Vec<SocketAddr> = self.seeds.iter().map(|(a, _)| *a).collect();
         for s in seeds {
             self.send_join(s);
         }
@@ -305,13 +302,14 @@ impl Membership {
 
     pub(crate) fn set_self(&mut self, me: Member) {
         self.me = me.clone();
-        self.table.insert(me.clone());
-        self.note_change(&me);
+        self.store(&me);
         self.broadcasts.push(me, 0);
     }
 
-    /// Remembers a change of the view for answering pulls.
-    pub(crate) fn note_change(&mut self, m: &Member) {
+    /// Writes a changed record into the view and remembers the change for answering
+    /// pulls. Every record written after construction goes through here.
+    pub(crate) fn store(&mut self, m: &Member) {
+        self.table.insert(m.clone());
         let window = self.cfg.gossip_interval * RECENT_ROUNDS;
         while self.recent.len() >= RECENT_MAX
             || self
@@ -386,8 +384,8 @@ impl Membership {
         {
             self.stats.placement_mismatches += 1;
         }
-        if let Some(i) = self.seeds.iter().position(|s| *s == from) {
-            self.seed_keys[i] = header.from;
+        if let Some(seed) = self.seeds.iter_mut().find(|(a, _)| *a == from) {
+            seed.1 = header.from;
         }
         let mut pull = false;
         for msg in msgs {
@@ -460,7 +458,7 @@ impl Membership {
             // Until a seed has answered (or while alone), retry joining quickly: a
             // lost join datagram must not cost a whole reconnect interval.
             let joining = self.table.live() <= 1
-                || (!self.seed_keys.is_empty() && self.seed_keys.iter().all(|&k| k == 0));
+                || (!self.seeds.is_empty() && self.seeds.iter().all(|&(_, k)| k == 0));
             self.next_reconnect = now
                 + if joining {
                     self.cfg.sync_interval_busy

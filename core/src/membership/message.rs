@@ -94,7 +94,7 @@ impl Header {
     }
 }
 
-fn encode_addr(w: &mut Writer<'_>, a: &SocketAddr) {
+pub(crate) fn encode_addr(w: &mut Writer<'_>, a: &SocketAddr) {
     match a.ip() {
         IpAddr::V4(ip) => w.u8(4).raw(&ip.octets()),
         IpAddr::V6(ip) => w.u8(6).raw(&ip.octets()),
@@ -110,7 +110,7 @@ fn addr_len(a: &SocketAddr) -> usize {
     }
 }
 
-fn decode_addr(r: &mut Reader<'_>) -> Result<SocketAddr, DecodeError> {
+pub(crate) fn decode_addr(r: &mut Reader<'_>) -> Result<SocketAddr, DecodeError> {
     let ip = match r.u8()? {
         4 => {
             let b = r.raw(4)?;

@@ -20,10 +20,9 @@ mod config;
 mod engine;
 mod event;
 mod member;
-mod message;
+pub(crate) mod message;
 mod placement;
 mod probe;
-mod rng;
 mod sync;
 mod table;
 

@@ -176,8 +176,7 @@ impl Membership {
         let lost: Vec<SocketAddr> = self
             .seeds
             .iter()
-            .zip(&self.seed_keys)
-            .filter(|(_, &k)| k == 0 || !self.table.get(k).is_some_and(|m| m.status().is_live()))
+            .filter(|(_, k)| *k == 0 || !self.table.get(*k).is_some_and(|m| m.status().is_live()))
             .map(|(s, _)| *s)
             .collect();
         for s in lost {

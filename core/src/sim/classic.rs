@@ -13,8 +13,10 @@ use alloc::vec::Vec;
 use core::net::SocketAddr;
 use core::time::Duration;
 
-use crate::hash::{mix64, node_hash};
+use crate::hash::node_hash;
+use crate::membership::message::{decode_addr, encode_addr};
 use crate::membership::{Status, Transmit};
+use crate::rng::Rng;
 use crate::time::Instant;
 use crate::wire::{Codec, DecodeError, Reader, Writer};
 
@@ -53,8 +55,8 @@ struct Peer {
     last_update: Instant,
 }
 
-/// Bytes per entry: key, IPv4 address, heartbeat (varint), status.
-const ENTRY_MAX: usize = 8 + 7 + 10 + 1;
+/// Most bytes per entry: key, address (IPv6 at most), heartbeat (varint), status.
+const ENTRY_MAX: usize = 8 + 19 + 10 + 1;
 
 /// One member running the classic protocol.
 pub struct Classic {
@@ -63,7 +65,7 @@ pub struct Classic {
     addr: SocketAddr,
     heartbeat: u64,
     codec: Codec,
-    rng: u64,
+    rng: Rng,
     peers: BTreeMap<u64, Peer>,
     /// Keys of peers not dead (gossip candidates); rebuilt when stale.
     candidates: Vec<u64>,
@@ -103,10 +105,9 @@ impl Classic {
             }
         }
         let live = peers.len() + 1;
-        let mut rng = seed;
-        let phase = |rng: &mut u64, d: Duration| {
-            *rng = mix64(rng.wrapping_add(0x9E37_79B9_7F4A_7C15));
-            now + Duration::from_micros(*rng % (d.as_micros() as u64 + 1))
+        let mut rng = Rng::new(seed);
+        let phase = |rng: &mut Rng, d: Duration| {
+            now + Duration::from_micros(rng.below(d.as_micros() as usize + 1) as u64)
         };
         let next_heartbeat = phase(&mut rng, cfg.heartbeat_interval);
         let next_gossip = phase(&mut rng, cfg.gossip_interval);
@@ -127,11 +128,6 @@ impl Classic {
             transmits: VecDeque::new(),
             failed: VecDeque::new(),
         }
-    }
-
-    fn random(&mut self, n: usize) -> usize {
-        self.rng = mix64(self.rng.wrapping_add(0x9E37_79B9_7F4A_7C15));
-        ((u128::from(self.rng) * n as u128) >> 64) as usize
     }
 
     /// Sets the seed addresses used while no member is known.
@@ -243,7 +239,7 @@ impl Classic {
             let mut tries = 0;
             while picked.len() < n && tries < 8 * n {
                 tries += 1;
-                let r = self.random(self.candidates.len());
+                let r = self.rng.below(self.candidates.len());
                 let k = self.candidates[r];
                 if !picked.contains(&k) {
                     picked.push(k);
@@ -274,7 +270,7 @@ impl Classic {
             }
             let mut w = Writer::new(&mut payload);
             w.u64(k);
-            encode_v4(&mut w, a);
+            encode_addr(&mut w, &a);
             w.varint(hb).u8(st as u8);
             if payload.len() + ENTRY_MAX > budget {
                 packets.push(core::mem::take(&mut payload));
@@ -310,7 +306,7 @@ impl Classic {
         let mut entries = Vec::new();
         while !r.is_empty() {
             let k = r.u64()?;
-            let a = decode_v4(&mut r)?;
+            let a = decode_addr(&mut r)?;
             let hb = r.varint()?;
             let st = Status::from_u8(r.u8()?).ok_or(DecodeError::Invalid("status"))?;
             entries.push((k, a, hb, st));
@@ -351,24 +347,4 @@ impl Classic {
         }
         self.candidates_stale = true;
     }
-}
-
-fn encode_v4(w: &mut Writer<'_>, a: SocketAddr) {
-    match a {
-        SocketAddr::V4(v4) => {
-            w.u8(4).raw(&v4.ip().octets()).u16(v4.port());
-        }
-        SocketAddr::V6(_) => {
-            w.u8(0).raw(&[0; 4]).u16(0);
-        }
-    }
-}
-
-fn decode_v4(r: &mut Reader<'_>) -> Result<SocketAddr, DecodeError> {
-    if r.u8()? != 4 {
-        return Err(DecodeError::Invalid("address family"));
-    }
-    let o = r.raw(4)?;
-    let ip = core::net::Ipv4Addr::new(o[0], o[1], o[2], o[3]);
-    Ok(SocketAddr::new(ip.into(), r.u16()?))
 }

@@ -14,6 +14,7 @@ use super::report::{Percentiles, Report};
 use super::{Protocol, Scenario, SimConfig};
 use crate::hash::{mix64, node_hash};
 use crate::membership::{Event, Member, MemberTable, Membership, Meta, Status, Transmit};
+use crate::rng::Rng;
 use crate::time::Instant;
 use crate::wire::{Codec, CodecConfig, Key, Keyring, ReplayConfig};
 
@@ -101,7 +102,7 @@ struct Driver {
     queue: Queue,
     agents: Vec<Option<Agent>>,
     wake: Vec<(Instant, u64)>,
-    rng: u64,
+    rng: Rng,
     keys: Vec<u64>,
     index: BTreeMap<u64, usize>,
     started: Vec<Instant>,
@@ -141,7 +142,7 @@ impl Driver {
         let mut agents = Vec::with_capacity(n);
         agents.resize_with(n, || None);
         Driver {
-            rng: mix64(cfg.seed ^ 0x51u64),
+            rng: Rng::new(mix64(cfg.seed ^ 0x51u64)),
             now: Instant::ZERO,
             queue: Queue::default(),
             agents,
@@ -167,16 +168,15 @@ impl Driver {
     }
 
     fn random(&mut self) -> u64 {
-        self.rng = self.rng.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        mix64(self.rng)
+        self.rng.next_u64()
     }
 
     fn below(&mut self, n: usize) -> usize {
-        ((u128::from(self.random()) * n as u128) >> 64) as usize
+        self.rng.below(n)
     }
 
     fn unit(&mut self) -> f64 {
-        (self.random() >> 11) as f64 / (1u64 << 53) as f64
+        self.rng.unit()
     }
 
     fn n(&self) -> usize {
