@@ -6,6 +6,8 @@
 
 use std::fmt::{self, Display, Write as _};
 
+use crate::sweep::svg::escape;
+
 /// Colour of axes, tick labels and text.
 const INK: &str = "#333333";
 /// Colour of grid lines.
@@ -28,22 +30,6 @@ impl Display for Px {
     }
 }
 
-/// Replaces the five XML special characters by entities.
-fn xml_escape(text: &str) -> String {
-    text.chars()
-        .fold(String::with_capacity(text.len()), |mut s, c| {
-            match c {
-                '<' => s.push_str("&lt;"),
-                '>' => s.push_str("&gt;"),
-                '&' => s.push_str("&amp;"),
-                '"' => s.push_str("&quot;"),
-                '\'' => s.push_str("&apos;"),
-                _ => s.push(c),
-            }
-            s
-        })
-}
-
 /// An SVG document under construction. Elements are started with [`Doc::tag`] and
 /// finished on the returned [`Tag`]; groups stay open until [`Doc::end`] or
 /// [`Doc::finish`], so the output is always balanced.
@@ -62,7 +48,7 @@ struct Tag<'d> {
 impl Tag<'_> {
     /// Adds an attribute (the value is escaped).
     fn a(self, name: &str, value: impl Display) -> Self {
-        let v = xml_escape(&value.to_string());
+        let v = escape(&value.to_string());
         let _ = write!(self.doc.out, " {name}=\"{v}\"");
         self
     }
@@ -79,7 +65,7 @@ impl Tag<'_> {
 
     /// Ends the element with text content.
     fn text(self, content: &str) {
-        let _ = writeln!(self.doc.out, ">{}</{}>", xml_escape(content), self.name);
+        let _ = writeln!(self.doc.out, ">{}</{}>", escape(content), self.name);
     }
 
     /// Leaves the element open for children (closed by [`Doc::end`]).
@@ -1020,6 +1006,6 @@ pub(crate) mod tests {
         assert_eq!(Px(3.0).to_string(), "3");
         assert_eq!(Px(3.04).to_string(), "3");
         assert_eq!(Px(-2.25).to_string(), "-2.3");
-        assert_eq!(xml_escape("a<b>&\"'"), "a&lt;b&gt;&amp;&quot;&apos;");
+        assert_eq!(escape("a<b>&\"'"), "a&lt;b&gt;&amp;&quot;&apos;");
     }
 }

@@ -13,7 +13,7 @@
 //!
 //! Results are aggregated in trial order, so they do not depend on `--threads`.
 
-mod svg;
+pub(crate) mod svg;
 
 use std::fmt::Write as _;
 use std::fs::File;
