@@ -71,7 +71,7 @@ enum PartitionsCommand {
 #[derive(Subcommand)]
 enum BenchCommand {
     /// Lookup, replica and build timing of shoal vs other Rust hashing crates.
-    Ring(bench::Args),
+    Ring(bench::ring::Args),
 }
 
 #[derive(Subcommand)]
@@ -96,7 +96,7 @@ fn main() {
         } => table_analyze::run(a),
         Command::Bench {
             command: BenchCommand::Ring(a),
-        } => bench::run(a),
+        } => bench::ring::run(a),
         Command::Sim(a) => sim::run(a),
         Command::Vectors {
             command: VectorsCommand::Write(a),
