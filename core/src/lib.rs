@@ -16,6 +16,8 @@
 //! * [`pool`] — a size-class buffer pool over a byte region addressed by offsets (a heap
 //!   buffer or a shared-memory segment), with lock-free free lists and SPSC lanes
 //!   (targets with 64-bit atomics).
+//! * [`router`] — routes keyed payloads to their owner through a local or a remote
+//!   transport.
 //! * `native` (feature `std`) — POSIX shared memory and the zero-copy bus between
 //!   processes.
 //!
@@ -44,6 +46,7 @@ pub mod placement;
 pub mod pool;
 pub mod ring;
 mod rng;
+pub mod router;
 pub mod sim;
 pub mod time;
 pub mod wire;

@@ -5,4 +5,5 @@
 //! (the pool's free lists, the lanes) are in [`crate::pool`] and know nothing of the OS.
 #![allow(unsafe_code)]
 
+pub mod bus;
 pub mod shm;

@@ -387,11 +387,24 @@ mod mapped {
             self.cells().tail.load(Ordering::Acquire)
         }
 
-        /// Sets `flag` bits in the lane's `closed` word (`fetch_or`, AcqRel). The bits'
-        /// meaning is the bus's.
-        pub fn close(&self, flag: u32) {
+        /// Sets `flag` bits in the lane's `closed` word (`fetch_or`, AcqRel) and returns
+        /// the bits as they were before. The bits' meaning is the bus's.
+        pub fn close(&self, flag: u32) -> u32 {
             // SAFETY: OFF_CLOSED is within the header, aligned, initialized.
-            unsafe { atomic_u32(self.base, OFF_CLOSED) }.fetch_or(flag, Ordering::AcqRel);
+            unsafe { atomic_u32(self.base, OFF_CLOSED) }.fetch_or(flag, Ordering::AcqRel)
+        }
+
+        /// Calls `f` with every entry between tail and head, oldest first, without
+        /// taking them. Meaningful only while neither side operates on the lane (crash
+        /// repair); a corrupt head/tail pair visits at most `capacity` entries.
+        pub fn for_each_entry(&self, f: &mut dyn FnMut([u64; 2])) {
+            let cells = self.cells();
+            let tail = cells.tail.load(Ordering::Acquire);
+            let head = cells.head.load(Ordering::Acquire);
+            let n = head.wrapping_sub(tail).min(u64::from(self.capacity));
+            for i in 0..n {
+                f(cells.read(tail.wrapping_add(i)));
+            }
         }
 
         /// The lane's `closed` bits (Acquire load).

@@ -1,0 +1,446 @@
+//! [`Receiver`]: the consumer of a named endpoint, and [`Message`], a received buffer.
+
+use core::ops::Deref;
+use core::ptr::NonNull;
+use core::sync::atomic::{fence, Ordering};
+use core::time::Duration;
+use std::string::String;
+use std::sync::Arc;
+use std::time::Instant;
+use std::vec::Vec;
+
+use super::batch::{read_record, FLAG_BATCH};
+use super::config::{EndpointConfig, WaitStrategy, LIVENESS_CHECK};
+use super::error::BusError;
+use super::layout::{FREE, LIVE};
+use super::registry::{
+    attach_lane, claim_endpoint, lanes_to, release_endpoint, EndpointId, LaneHandle, CONSUMER_GONE,
+    PRODUCER_GONE,
+};
+use super::shared::Shared;
+use crate::native::shm;
+use crate::pool::{Descriptor, LaneError};
+
+/// Marks one side of a lane gone; the side that leaves last gives back what is still in
+/// it and frees the lane record.
+pub(crate) fn close_lane(shared: &Shared, handle: &LaneHandle, side: u32) {
+    let view = &shared.view;
+    let Some(rec) = view.lane_record(handle.index) else {
+        return;
+    };
+    if rec.epoch.load(Ordering::Relaxed) != handle.epoch
+        || rec.state.load(Ordering::Acquire) != LIVE
+    {
+        return;
+    }
+    let _op = shared.enter();
+    let before = handle.lane.close(side);
+    let other = if side == PRODUCER_GONE {
+        CONSUMER_GONE
+    } else {
+        PRODUCER_GONE
+    };
+    if side == CONSUMER_GONE {
+        // Wake a sender blocked on this lane so it sees the endpoint is gone.
+        rec.space.fetch_add(1, Ordering::Release);
+        shm::wake(&rec.space, u32::MAX);
+    }
+    if before & other != 0 && before & side == 0 {
+        while let Ok(Some(words)) = handle.lane.pop() {
+            if shared.pool.release(&Descriptor::decode(words)).is_err() {
+                shared.count_corrupt();
+            }
+        }
+        let _ = rec
+            .state
+            .compare_exchange(LIVE, FREE, Ordering::AcqRel, Ordering::Relaxed);
+    }
+}
+
+/// One reference to a pool slot held by this process (recorded in its held table);
+/// dropping it releases the reference.
+pub(crate) struct Hold {
+    shared: Arc<Shared>,
+    desc: Descriptor,
+    held: u32,
+}
+
+impl Drop for Hold {
+    fn drop(&mut self) {
+        let shared = &self.shared;
+        let _op = shared.enter();
+        shared.held.remove(&shared.view, self.held);
+        if shared.pool.release(&self.desc).is_err() {
+            shared.count_corrupt();
+        }
+    }
+}
+
+/// Who keeps a message's bytes alive: its own slot, or a batch shared with the other
+/// messages of the batch. Held only for its `Drop`.
+#[allow(dead_code)]
+enum Owner {
+    Slot(Hold),
+    Batch(Arc<Hold>),
+}
+
+/// A received message: a read-only view of the sender's bytes in shared memory.
+///
+/// Derefs to `&[u8]`; [`Message::into_bytes`] turns it into a `bytes::Bytes` without
+/// copying. The buffer returns to the pool when the last view of it is dropped (for
+/// batched messages, the last message of the batch).
+pub struct Message {
+    owner: Owner,
+    ptr: NonNull<u8>,
+    len: usize,
+    offset: u64,
+}
+
+// SAFETY: the message owns a reference to its slot; the bytes are only read, and the
+// mapping lives as long as the owner's `shared`.
+unsafe impl Send for Message {}
+// SAFETY: as above.
+unsafe impl Sync for Message {}
+
+impl Message {
+    /// Where the message's bytes start, as an offset inside the pool (for a message sent
+    /// with [`Sender::send`](super::Sender::send), equal to the sender's
+    /// [`Loan::offset`](super::Loan::offset)).
+    pub fn offset(&self) -> u64 {
+        self.offset
+    }
+
+    /// Whether the message arrived inside a batch.
+    pub fn is_batched(&self) -> bool {
+        matches!(self.owner, Owner::Batch(_))
+    }
+
+    /// Converts into `bytes::Bytes` that keep the shared buffer alive (no copy).
+    pub fn into_bytes(self) -> bytes::Bytes {
+        bytes::Bytes::from_owner(self)
+    }
+}
+
+impl Deref for Message {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        // SAFETY: `validate` checked that the slot holds `len` bytes from `ptr` (for
+        // batches, `read_record` checked the record against the batch length), and
+        // the owner holds a reference, so the slot is not reused while this view exists.
+        unsafe { core::slice::from_raw_parts(self.ptr.as_ptr(), self.len) }
+    }
+}
+
+impl AsRef<[u8]> for Message {
+    fn as_ref(&self) -> &[u8] {
+        self
+    }
+}
+
+impl core::fmt::Debug for Message {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Message")
+            .field("offset", &self.offset)
+            .field("len", &self.len)
+            .field("batched", &self.is_batched())
+            .finish()
+    }
+}
+
+/// The batch a receiver is working through.
+struct CurrentBatch {
+    hold: Arc<Hold>,
+    base: NonNull<u8>,
+    used: usize,
+    cursor: usize,
+}
+
+/// The consumer of a named endpoint: receives from every sender's lane, round robin.
+pub struct Receiver {
+    shared: Arc<Shared>,
+    id: EndpointId,
+    name: String,
+    lanes: Vec<LaneHandle>,
+    /// The endpoint's `version` when `lanes` was last refreshed.
+    seen_version: u32,
+    next: usize,
+    wait: WaitStrategy,
+    batch: Option<CurrentBatch>,
+}
+
+impl Receiver {
+    pub(crate) fn new(
+        shared: &Arc<Shared>,
+        name: &str,
+        cfg: EndpointConfig,
+    ) -> Result<Receiver, BusError> {
+        let id = match claim_endpoint(&shared.view, shared.me, name, cfg.backpressure) {
+            Err(BusError::PeerStalled) => {
+                // The endpoint was left by a dead process: repair, then claim again.
+                shared.check_peers(true)?;
+                claim_endpoint(&shared.view, shared.me, name, cfg.backpressure)?
+            }
+            other => other?,
+        };
+        Ok(Receiver {
+            shared: shared.clone(),
+            id,
+            name: name.into(),
+            lanes: Vec::new(),
+            seen_version: u32::MAX,
+            next: 0,
+            wait: cfg.wait,
+            batch: None,
+        })
+    }
+
+    /// The endpoint's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn refresh(&mut self) {
+        let view = &self.shared.view;
+        let Some(ep) = view.endpoint(self.id.index) else {
+            return;
+        };
+        let version = ep.version.load(Ordering::Acquire);
+        if version == self.seen_version {
+            return;
+        }
+        self.seen_version = version;
+        for (index, epoch) in lanes_to(view, self.id) {
+            if self
+                .lanes
+                .iter()
+                .any(|h| h.index == index && h.epoch == epoch)
+            {
+                continue;
+            }
+            match attach_lane(view, index, epoch) {
+                Ok(h) => self.lanes.push(h),
+                Err(_) => self.shared.count_corrupt(),
+            }
+        }
+    }
+
+    /// The next message of the current batch, if any is left.
+    fn next_in_batch(&mut self) -> Result<Option<Message>, BusError> {
+        let Some(b) = self.batch.as_mut() else {
+            return Ok(None);
+        };
+        if b.cursor >= b.used {
+            self.batch = None;
+            return Ok(None);
+        }
+        // SAFETY: `used` bytes from `base` were validated against the slot's capacity,
+        // and `hold` keeps the slot referenced.
+        let bytes = unsafe { core::slice::from_raw_parts(b.base.as_ptr(), b.used) };
+        match read_record(bytes, b.cursor) {
+            Ok((range, next)) => {
+                b.cursor = next;
+                let offset = b.hold.desc.offset + range.start as u64;
+                // SAFETY: `range` lies within the `used` bytes checked above.
+                let ptr = unsafe { NonNull::new_unchecked(b.base.as_ptr().add(range.start)) };
+                Ok(Some(Message {
+                    owner: Owner::Batch(b.hold.clone()),
+                    ptr,
+                    len: range.len(),
+                    offset,
+                }))
+            }
+            Err(_) => {
+                self.batch = None;
+                self.shared.count_corrupt();
+                Err(BusError::Corrupt(
+                    "a batch record runs past the end of its batch",
+                ))
+            }
+        }
+    }
+
+    /// Takes the next message if one is waiting.
+    pub fn try_recv(&mut self) -> Result<Option<Message>, BusError> {
+        if let Some(m) = self.next_in_batch()? {
+            return Ok(Some(m));
+        }
+        self.refresh();
+        let n = self.lanes.len();
+        let mut finished = None;
+        for k in 0..n {
+            let i = (self.next + k) % n;
+            let lane = &self.lanes[i].lane;
+            if lane.is_empty() {
+                if lane.closed() & PRODUCER_GONE != 0 {
+                    finished = Some(i);
+                }
+                continue;
+            }
+            let shared = &self.shared;
+            let op = shared.enter();
+            let held = shared.held.reserve(&shared.view)?;
+            let words = match lane.pop() {
+                Ok(Some(words)) => words,
+                Ok(None) => {
+                    shared.held.remove(&shared.view, held);
+                    continue;
+                }
+                Err(LaneError::Corrupt) | Err(_) => {
+                    shared.held.remove(&shared.view, held);
+                    drop(op);
+                    shared.count_corrupt();
+                    return Err(BusError::Corrupt("lane counters"));
+                }
+            };
+            let desc = Descriptor::decode(words);
+            let slot = match shared.pool.validate(&desc) {
+                Ok(slot) => slot,
+                Err(e) => {
+                    shared.held.remove(&shared.view, held);
+                    drop(op);
+                    shared.count_corrupt();
+                    return Err(BusError::Pool(e));
+                }
+            };
+            shared.held.fill(&shared.view, held, words);
+            let ptr = shared.pool.slot_ptr(&slot);
+            drop(op);
+            self.wake_sender(i);
+            self.next = (i + 1) % n;
+            let hold = Hold {
+                shared: shared.clone(),
+                desc,
+                held,
+            };
+            if desc.flags & FLAG_BATCH != 0 {
+                self.batch = Some(CurrentBatch {
+                    hold: Arc::new(hold),
+                    base: ptr,
+                    used: desc.len as usize,
+                    cursor: 0,
+                });
+                match self.next_in_batch()? {
+                    Some(m) => return Ok(Some(m)),
+                    None => continue,
+                }
+            }
+            return Ok(Some(Message {
+                owner: Owner::Slot(hold),
+                ptr,
+                len: desc.len as usize,
+                offset: desc.offset,
+            }));
+        }
+        if let Some(i) = finished {
+            let h = self.lanes.swap_remove(i);
+            close_lane(&self.shared, &h, CONSUMER_GONE);
+        }
+        Ok(None)
+    }
+
+    fn wake_sender(&self, i: usize) {
+        let Some(rec) = self.shared.view.lane_record(self.lanes[i].index) else {
+            return;
+        };
+        fence(Ordering::SeqCst);
+        if rec.sender_waiting.load(Ordering::Relaxed) != 0 {
+            rec.space.fetch_add(1, Ordering::Release);
+            shm::wake(&rec.space, 1);
+        }
+    }
+
+    /// Waits for the next message (spinning, then parking, as the endpoint's
+    /// [`WaitStrategy`] says).
+    pub fn recv(&mut self) -> Result<Message, BusError> {
+        self.recv_until(None)
+    }
+
+    /// Waits at most `timeout` for the next message; [`BusError::Timeout`] if none came.
+    pub fn recv_timeout(&mut self, timeout: Duration) -> Result<Message, BusError> {
+        self.recv_until(Some(Instant::now() + timeout))
+    }
+
+    fn recv_until(&mut self, deadline: Option<Instant>) -> Result<Message, BusError> {
+        let spins = self.wait.spins();
+        loop {
+            let mut i = 0u32;
+            while i < spins {
+                if let Some(m) = self.try_recv()? {
+                    return Ok(m);
+                }
+                core::hint::spin_loop();
+                i += 1;
+                if i % 4096 == 0 {
+                    if deadline.is_some_and(|d| Instant::now() >= d) {
+                        return Err(BusError::Timeout);
+                    }
+                    if spins == u32::MAX {
+                        i = 0;
+                    }
+                }
+            }
+            let now = Instant::now();
+            let wait = match deadline {
+                Some(d) if now >= d => return Err(BusError::Timeout),
+                Some(d) => (d - now).min(LIVENESS_CHECK),
+                None => LIVENESS_CHECK,
+            };
+            let shared = self.shared.clone();
+            let Some(ep) = shared.view.endpoint(self.id.index) else {
+                return Err(BusError::Corrupt("endpoint index"));
+            };
+            let seen = ep.notify.load(Ordering::Acquire);
+            ep.waiters.store(1, Ordering::SeqCst);
+            fence(Ordering::SeqCst);
+            if let Some(m) = self.try_recv()? {
+                ep.waiters.store(0, Ordering::Relaxed);
+                return Ok(m);
+            }
+            let _ = shm::wait(&ep.notify, seen, Some(wait));
+            ep.waiters.store(0, Ordering::Relaxed);
+            // Periodic crash repair while idle (rate-limited inside).
+            match self.shared.check_peers(false) {
+                Ok(()) | Err(BusError::PeerStalled) => {}
+                Err(e) => return Err(e),
+            }
+        }
+    }
+}
+
+impl core::fmt::Debug for Receiver {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Receiver")
+            .field("endpoint", &self.name)
+            .field("lanes", &self.lanes.len())
+            .finish()
+    }
+}
+
+impl Drop for Receiver {
+    fn drop(&mut self) {
+        release_endpoint(&self.shared.view, self.id);
+        self.refresh_all();
+        for h in core::mem::take(&mut self.lanes) {
+            close_lane(&self.shared, &h, CONSUMER_GONE);
+        }
+    }
+}
+
+impl Receiver {
+    /// Picks up lanes created since the last refresh (so that closing sees them all).
+    fn refresh_all(&mut self) {
+        self.seen_version = u32::MAX.wrapping_sub(1);
+        let view = &self.shared.view;
+        for (index, epoch) in lanes_to(view, self.id) {
+            if !self
+                .lanes
+                .iter()
+                .any(|h| h.index == index && h.epoch == epoch)
+            {
+                if let Ok(h) = attach_lane(view, index, epoch) {
+                    self.lanes.push(h);
+                }
+            }
+        }
+    }
+}

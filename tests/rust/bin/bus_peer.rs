@@ -1,0 +1,149 @@
+//! A bus peer process for the multi-process tests in `tests/rust/bus.rs`.
+//!
+//! `bus-peer ROLE BUS [ARGS…]`; every role exits by itself within its deadline, prints
+//! `ready` on stdout once attached, and reports results on stdout.
+//!
+//! * `echo BUS IN OUT` — consumes endpoint IN and sends every message back to OUT
+//!   (a copy of its bytes) until a message equal to `b"stop"` arrives.
+//! * `send BUS TO COUNT SIZE` — sends COUNT messages of SIZE bytes; message i is filled
+//!   with byte `i as u8` and starts with i (u64, little-endian) when SIZE >= 8.
+//! * `hold BUS LOANS TO` — loans LOANS buffers and keeps them; if TO is not `-` it also
+//!   receives and keeps every message sent to endpoint TO; then sleeps (to be killed).
+//! * `flood BUS TO` — sends 64-byte messages to TO as fast as it can until killed.
+//! * `open BUS` — opens the bus, prints `ready`, waits for a line on stdin, exits.
+//! * `create BUS` — creates the bus (small config), prints `ready`, sleeps.
+//! * `sink BUS EP` — consumes endpoint EP but never receives; sleeps.
+
+use std::io::{BufRead, Write};
+use std::time::{Duration, Instant};
+
+use shoal_core::native::bus::{Bus, BusConfig, BusError, EndpointConfig, Sender};
+
+const DEADLINE: Duration = Duration::from_secs(60);
+
+fn sender(bus: &Bus, to: &str) -> Result<Sender, BusError> {
+    let start = Instant::now();
+    loop {
+        match bus.sender(to) {
+            Err(BusError::NoSuchEndpoint(_)) if start.elapsed() < Duration::from_secs(10) => {
+                std::thread::sleep(Duration::from_millis(2));
+            }
+            other => return other,
+        }
+    }
+}
+
+fn ready() {
+    println!("ready");
+    std::io::stdout().flush().ok();
+}
+
+fn run(args: &[String]) -> Result<(), BusError> {
+    let arg = |i: usize| args.get(i).map(String::as_str).unwrap_or("");
+    let num = |i: usize| arg(i).parse::<u64>().unwrap_or(0);
+    if arg(1) == "create" {
+        let _bus = Bus::create(arg(2), &BusConfig::small())?;
+        ready();
+        std::thread::sleep(DEADLINE);
+        return Ok(());
+    }
+    let bus = Bus::open(arg(2))?;
+    match arg(1) {
+        "echo" => {
+            let mut rx = bus.endpoint(arg(3), EndpointConfig::default())?;
+            ready();
+            let mut tx = sender(&bus, arg(4))?;
+            loop {
+                let m = rx.recv_timeout(DEADLINE)?;
+                if &m[..] == b"stop" {
+                    return Ok(());
+                }
+                tx.send_copy(&m)?;
+            }
+        }
+        "send" => {
+            let mut tx = sender(&bus, arg(3))?;
+            ready();
+            let (count, size) = (num(4), num(5) as usize);
+            for i in 0..count {
+                let mut loan = tx.loan(size)?;
+                loan.fill(i as u8);
+                if size >= 8 {
+                    loan[..8].copy_from_slice(&i.to_le_bytes());
+                }
+                tx.send(loan)?;
+            }
+            println!("sent {count}");
+            Ok(())
+        }
+        "hold" => {
+            let mut kept = Vec::new();
+            for _ in 0..num(3) {
+                let mut loan = bus.loan(100)?;
+                loan.fill(7);
+                kept.push(loan);
+            }
+            let mut received = Vec::new();
+            let mut rx = match arg(4) {
+                "-" => None,
+                ep => Some(bus.endpoint(ep, EndpointConfig::default())?),
+            };
+            ready();
+            let start = Instant::now();
+            while start.elapsed() < DEADLINE {
+                if let Some(rx) = rx.as_mut() {
+                    if let Ok(m) = rx.recv_timeout(Duration::from_millis(10)) {
+                        received.push(m);
+                        println!("holding {}", received.len());
+                        std::io::stdout().flush().ok();
+                    }
+                } else {
+                    std::thread::sleep(Duration::from_millis(10));
+                }
+            }
+            Ok(())
+        }
+        "flood" => {
+            let mut tx = sender(&bus, arg(3))?;
+            ready();
+            let start = Instant::now();
+            let mut i = 0u64;
+            while start.elapsed() < DEADLINE {
+                let mut loan = tx.loan(64)?;
+                loan[..8].copy_from_slice(&i.to_le_bytes());
+                tx.send(loan)?;
+                i += 1;
+            }
+            Ok(())
+        }
+        "sink" => {
+            let _rx = bus.endpoint(arg(3), EndpointConfig::default())?;
+            ready();
+            std::thread::sleep(DEADLINE);
+            Ok(())
+        }
+        "open" => {
+            ready();
+            let mut line = String::new();
+            std::io::stdin().lock().read_line(&mut line).ok();
+            drop(bus);
+            println!("left");
+            Ok(())
+        }
+        other => {
+            eprintln!("bus-peer: unknown role {other:?}");
+            std::process::exit(2);
+        }
+    }
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    if let Err(e) = run(&args) {
+        eprintln!(
+            "bus-peer {}: {e}",
+            args.get(1).map(String::as_str).unwrap_or("?")
+        );
+        std::process::exit(1);
+    }
+}
