@@ -517,3 +517,109 @@ fn a_bus_whose_users_all_died_is_replaced_by_create() {
     drop(bus);
     assert!(!Segment::exists(&name));
 }
+
+#[test]
+fn fan_out_writes_once_and_every_subscriber_reads_the_same_bytes() {
+    let bus = small_bus("fanout");
+    let mut subs: Vec<_> = (0..3)
+        .map(|_| bus.subscribe("news", EndpointConfig::default()).unwrap())
+        .collect();
+    let mut publisher = bus.publisher("news").unwrap();
+    assert_eq!(publisher.subscriber_count().unwrap(), 3);
+    let mut offsets = Vec::new();
+    for i in 0..20u64 {
+        let mut loan = publisher.loan(64).unwrap();
+        loan[..8].copy_from_slice(&i.to_le_bytes());
+        offsets.push(loan.offset());
+        assert_eq!(publisher.publish(loan).unwrap(), 3);
+    }
+    assert_eq!(
+        allocated(&bus),
+        20,
+        "one slot per message, not one per reader"
+    );
+    let mut held = Vec::new();
+    for sub in subs.iter_mut() {
+        for (i, &at) in offsets.iter().enumerate() {
+            let m = sub.recv_timeout(Duration::from_secs(5)).unwrap();
+            assert_eq!(&m[..8], &(i as u64).to_le_bytes());
+            assert_eq!(m.offset(), at, "every subscriber reads the published slot");
+            held.push(m);
+        }
+    }
+    held.truncate(40); // the first two subscribers' views
+    assert_eq!(
+        allocated(&bus),
+        20,
+        "still referenced by the remaining views"
+    );
+    drop(held);
+    assert_eq!(
+        allocated(&bus),
+        0,
+        "freed exactly when the last reader let go"
+    );
+    // A subscriber that leaves stops receiving; a queue name is not a topic.
+    drop(subs.pop());
+    assert_eq!(publisher.publish_copy(b"two left").unwrap(), 2);
+    assert!(matches!(
+        bus.sender("news"),
+        Err(BusError::NoSuchEndpoint(_))
+    ));
+    drop(subs);
+    assert_eq!(publisher.publish_copy(b"nobody").unwrap(), 0);
+    assert_eq!(allocated(&bus), 0);
+}
+
+#[test]
+fn batched_messages_arrive_one_by_one_in_order() {
+    let bus = small_bus("batch");
+    let mut rx = bus.endpoint("b", EndpointConfig::default()).unwrap();
+    let mut tx = bus.sender("b").unwrap();
+    let n = 20_000u64;
+    let big = vec![0xabu8; 70_000]; // larger than a batch: sent on its own, in order
+    let producer = std::thread::spawn(move || {
+        for i in 0..n {
+            tx.send_batched(&i.to_le_bytes()).unwrap();
+            if i == n / 2 {
+                tx.send_batched(&big).unwrap();
+            }
+        }
+        tx.flush().unwrap();
+        tx
+    });
+    let mut batched = 0;
+    for i in 0..n {
+        let m = rx.recv_timeout(Duration::from_secs(10)).unwrap();
+        assert_eq!(&m[..], &i.to_le_bytes());
+        batched += usize::from(m.is_batched());
+        if i == n / 2 {
+            let m = rx.recv_timeout(Duration::from_secs(10)).unwrap();
+            assert_eq!(m.len(), 70_000);
+            assert!(!m.is_batched());
+        }
+    }
+    assert_eq!(batched, n as usize);
+    let tx = producer.join().unwrap();
+    drop(tx);
+    assert!(rx.try_recv().unwrap().is_none());
+    assert_eq!(allocated(&bus), 0);
+}
+
+#[test]
+fn a_child_sends_batches_to_this_process() {
+    let bus = small_bus("cbatch");
+    let mut rx = bus.endpoint("in", EndpointConfig::default()).unwrap();
+    let count = 50_000u64;
+    let mut peer = Peer::spawn(&["batch", bus.name(), "in", &count.to_string()]);
+    for i in 0..count {
+        let m = rx.recv_timeout(Duration::from_secs(10)).unwrap();
+        assert_eq!(m.len(), 8 + (i % 50) as usize);
+        assert_eq!(&m[..8], &i.to_le_bytes());
+        assert!(m[8..].iter().all(|&b| b == i as u8));
+    }
+    peer.expect("sent");
+    peer.wait_success();
+    while rx.try_recv().unwrap().is_some() {}
+    assert_eq!(allocated(&bus), 0);
+}

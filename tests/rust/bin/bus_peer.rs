@@ -12,6 +12,8 @@
 //! * `flood BUS TO` — sends 64-byte messages to TO as fast as it can until killed.
 //! * `open BUS` — opens the bus, prints `ready`, waits for a line on stdin, exits.
 //! * `create BUS` — creates the bus (small config), prints `ready`, sleeps.
+//! * `batch BUS TO COUNT` — sends COUNT messages with `send_batched` (message i is i as
+//!   u64 followed by i % 50 bytes of value i as u8), then flushes.
 //! * `sink BUS EP` — consumes endpoint EP but never receives; sleeps.
 
 use std::io::{BufRead, Write};
@@ -114,6 +116,20 @@ fn run(args: &[String]) -> Result<(), BusError> {
                 tx.send(loan)?;
                 i += 1;
             }
+            Ok(())
+        }
+        "batch" => {
+            let mut tx = sender(&bus, arg(3))?;
+            ready();
+            let mut buf = Vec::new();
+            for i in 0..num(4) {
+                buf.clear();
+                buf.extend_from_slice(&i.to_le_bytes());
+                buf.resize(8 + (i % 50) as usize, i as u8);
+                tx.send_batched(&buf)?;
+            }
+            tx.flush()?;
+            println!("sent {}", num(4));
             Ok(())
         }
         "sink" => {

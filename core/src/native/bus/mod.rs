@@ -48,6 +48,7 @@ mod held;
 mod layout;
 mod loan;
 mod procs;
+mod publisher;
 mod receiver;
 mod registry;
 mod repair;
@@ -60,6 +61,7 @@ use std::sync::Arc;
 pub use config::{Backpressure, BusConfig, EndpointConfig, WaitStrategy};
 pub use error::BusError;
 pub use loan::Loan;
+pub use publisher::Publisher;
 pub use receiver::{Message, Receiver};
 pub use repair::ReclaimReport;
 pub use sender::{SendError, Sender, DEFAULT_BATCH_DELAY};
@@ -130,6 +132,18 @@ impl Bus {
     /// A sender to endpoint `name`, with a lane of its own.
     pub fn sender(&self, name: &str) -> Result<Sender, BusError> {
         Sender::new(&self.shared, name)
+    }
+
+    /// Subscribes to topic `name` (created if needed): the returned receiver gets every
+    /// message published to the topic from now on. The endpoint config's backpressure
+    /// policy applies to this subscriber's lanes.
+    pub fn subscribe(&self, topic: &str, cfg: EndpointConfig) -> Result<Receiver, BusError> {
+        Receiver::subscribe(&self.shared, topic, cfg)
+    }
+
+    /// A publisher to topic `name` (created if needed).
+    pub fn publisher(&self, topic: &str) -> Result<Publisher, BusError> {
+        Publisher::new(&self.shared, topic)
     }
 
     /// Borrows a buffer of `len` bytes from the pool.

@@ -14,8 +14,8 @@ use super::config::{EndpointConfig, WaitStrategy, LIVENESS_CHECK};
 use super::error::BusError;
 use super::layout::{FREE, LIVE};
 use super::registry::{
-    attach_lane, claim_endpoint, lanes_to, release_endpoint, EndpointId, LaneHandle, CONSUMER_GONE,
-    PRODUCER_GONE,
+    self, attach_lane, claim_endpoint, lanes_to, release_endpoint, EndpointId, LaneHandle,
+    CONSUMER_GONE, PRODUCER_GONE,
 };
 use super::shared::Shared;
 use crate::native::shm;
@@ -166,6 +166,8 @@ pub struct Receiver {
     next: usize,
     wait: WaitStrategy,
     batch: Option<CurrentBatch>,
+    /// The topic this receiver's anonymous queue is subscribed to.
+    topic: Option<EndpointId>,
 }
 
 impl Receiver {
@@ -191,10 +193,31 @@ impl Receiver {
             next: 0,
             wait: cfg.wait,
             batch: None,
+            topic: None,
         })
     }
 
-    /// The endpoint's name.
+    pub(crate) fn subscribe(
+        shared: &Arc<Shared>,
+        topic: &str,
+        cfg: EndpointConfig,
+    ) -> Result<Receiver, BusError> {
+        let t = registry::topic(&shared.view, shared.me, topic)?;
+        let id = registry::subscribe(&shared.view, shared.me, t, cfg.backpressure)?;
+        Ok(Receiver {
+            shared: shared.clone(),
+            id,
+            name: topic.into(),
+            lanes: Vec::new(),
+            seen_version: u32::MAX,
+            next: 0,
+            wait: cfg.wait,
+            batch: None,
+            topic: Some(t),
+        })
+    }
+
+    /// The endpoint's name (for a subscription, the topic's).
     pub fn name(&self) -> &str {
         &self.name
     }
@@ -418,6 +441,9 @@ impl core::fmt::Debug for Receiver {
 
 impl Drop for Receiver {
     fn drop(&mut self) {
+        if let Some(topic) = self.topic {
+            registry::unsubscribe(&self.shared.view, topic, self.id);
+        }
         release_endpoint(&self.shared.view, self.id);
         self.refresh_all();
         for h in core::mem::take(&mut self.lanes) {

@@ -8,6 +8,7 @@
 use core::sync::atomic::Ordering;
 use std::string::String;
 use std::time::{Duration, Instant};
+use std::vec::Vec;
 
 use super::config::Backpressure;
 use super::error::BusError;
@@ -15,8 +16,12 @@ use super::layout::{name_is, store_name, View, CLAIMING, FREE, LIVE, MAX_NAME};
 use super::procs::{proc_alive, Me};
 use crate::pool::Lane;
 
-/// Endpoint kinds.
+/// Endpoint kinds: a consumer's queue.
 pub(crate) const QUEUE: u32 = 0;
+/// A topic: a name and a list of subscriber queues, owned by no process.
+pub(crate) const TOPIC: u32 = 1;
+/// `owner_proc` of records no process owns (topics).
+pub(crate) const NO_OWNER: u32 = u32::MAX;
 
 /// Lane close bits (in the pool lane's `closed` word).
 pub(crate) const PRODUCER_GONE: u32 = 1;
@@ -95,15 +100,20 @@ pub(crate) struct EndpointId {
     pub epoch: u32,
 }
 
-/// Finds the live endpoint called `name`.
+/// Finds the live queue endpoint called `name`.
 pub(crate) fn find_endpoint(view: &View, name: &str) -> Option<EndpointId> {
+    find_kind(view, name, QUEUE)
+}
+
+fn find_kind(view: &View, name: &str, kind: u32) -> Option<EndpointId> {
     (0..view.layout.max_endpoints).find_map(|i| {
         let rec = view.endpoint(i)?;
-        (rec.state.load(Ordering::Acquire) == LIVE && name_is(rec, name.as_bytes())).then(|| {
-            EndpointId {
-                index: i,
-                epoch: rec.epoch.load(Ordering::Relaxed),
-            }
+        (rec.state.load(Ordering::Acquire) == LIVE
+            && rec.kind.load(Ordering::Relaxed) == kind
+            && name_is(rec, name.as_bytes()))
+        .then(|| EndpointId {
+            index: i,
+            epoch: rec.epoch.load(Ordering::Relaxed),
         })
     })
 }
@@ -138,6 +148,17 @@ pub(crate) fn claim_endpoint(
             BusError::PeerStalled
         });
     }
+    claim_record(view, (me.index, me.epoch), name.as_bytes(), QUEUE, policy)
+}
+
+/// Fills a free endpoint record (the caller holds the registry lock).
+fn claim_record(
+    view: &View,
+    owner: (u32, u32),
+    name: &[u8],
+    kind: u32,
+    policy: Backpressure,
+) -> Result<EndpointId, BusError> {
     for i in 0..view.layout.max_endpoints {
         let Some(rec) = view.endpoint(i) else { break };
         if rec
@@ -153,19 +174,101 @@ pub(crate) fn claim_endpoint(
             .fetch_add(1, Ordering::Relaxed)
             .wrapping_add(1);
         rec.epoch.store(epoch, Ordering::Relaxed);
-        rec.owner_proc.store(me.index, Ordering::Relaxed);
-        rec.owner_epoch.store(me.epoch, Ordering::Relaxed);
-        rec.kind.store(QUEUE, Ordering::Relaxed);
+        rec.owner_proc.store(owner.0, Ordering::Relaxed);
+        rec.owner_epoch.store(owner.1, Ordering::Relaxed);
+        rec.kind.store(kind, Ordering::Relaxed);
         rec.policy.store(policy as u32, Ordering::Relaxed);
         rec.waiters.store(0, Ordering::Relaxed);
         for s in &rec.subscribers {
             s.store(0, Ordering::Relaxed);
         }
-        store_name(rec, name.as_bytes());
+        store_name(rec, name);
         rec.state.store(LIVE, Ordering::Release);
         return Ok(EndpointId { index: i, epoch });
     }
     Err(BusError::Capacity("endpoints (BusConfig::max_endpoints)"))
+}
+
+/// Finds topic `name`, creating it if needed.
+pub(crate) fn topic(view: &View, me: Me, name: &str) -> Result<EndpointId, BusError> {
+    check_name(name)?;
+    let _lock = lock(view, me)?;
+    match find_kind(view, name, TOPIC) {
+        Some(id) => Ok(id),
+        None => claim_record(
+            view,
+            (NO_OWNER, 0),
+            name.as_bytes(),
+            TOPIC,
+            Backpressure::Block,
+        ),
+    }
+}
+
+/// A subscriber list entry: `(index + 1) | (epoch << 16)` (the epoch's low 16 bits).
+fn subscriber_entry(id: EndpointId) -> u32 {
+    (id.index + 1) | (id.epoch << 16)
+}
+
+/// The live endpoint a subscriber entry names, if it still exists.
+fn live_subscriber(view: &View, v: u32) -> Option<EndpointId> {
+    let index = (v & 0xffff).checked_sub(1)?;
+    let rec = view.endpoint(index)?;
+    let epoch = rec.epoch.load(Ordering::Relaxed);
+    (rec.state.load(Ordering::Acquire) == LIVE && epoch & 0xffff == v >> 16)
+        .then_some(EndpointId { index, epoch })
+}
+
+/// Creates an anonymous queue owned by this process and adds it to `topic`'s
+/// subscribers.
+pub(crate) fn subscribe(
+    view: &View,
+    me: Me,
+    topic: EndpointId,
+    policy: Backpressure,
+) -> Result<EndpointId, BusError> {
+    let _lock = lock(view, me)?;
+    let rec = view
+        .endpoint(topic.index)
+        .ok_or(BusError::Corrupt("topic index"))?;
+    let free = rec
+        .subscribers
+        .iter()
+        .find(|s| {
+            let v = s.load(Ordering::Relaxed);
+            v == 0 || live_subscriber(view, v).is_none()
+        })
+        .ok_or(BusError::Capacity("subscribers of one topic (16)"))?;
+    let sub = claim_record(view, (me.index, me.epoch), b"", QUEUE, policy)?;
+    free.store(subscriber_entry(sub), Ordering::Relaxed);
+    rec.version.fetch_add(1, Ordering::Release);
+    Ok(sub)
+}
+
+/// Removes a subscriber queue from `topic`'s list.
+pub(crate) fn unsubscribe(view: &View, topic: EndpointId, sub: EndpointId) {
+    let Some(rec) = view.endpoint(topic.index) else {
+        return;
+    };
+    let entry = subscriber_entry(sub);
+    for s in &rec.subscribers {
+        if s.compare_exchange(entry, 0, Ordering::AcqRel, Ordering::Relaxed)
+            .is_ok()
+        {
+            rec.version.fetch_add(1, Ordering::Release);
+        }
+    }
+}
+
+/// The live subscriber queues of `topic`.
+pub(crate) fn subscribers(view: &View, topic: EndpointId) -> Vec<EndpointId> {
+    let Some(rec) = view.endpoint(topic.index) else {
+        return Vec::new();
+    };
+    rec.subscribers
+        .iter()
+        .filter_map(|s| live_subscriber(view, s.load(Ordering::Acquire)))
+        .collect()
 }
 
 /// Gives an endpoint record back (its lanes are closed separately).
