@@ -6,7 +6,7 @@ SHOAL := target/release/shoal
 NOSTD_TARGET := thumbv7em-none-eabihf
 OUT := out
 
-.PHONY: demo test setup-rust lint test-rust nostd vectors-check bench vectors ketama-vectors fuzz clean
+.PHONY: demo test setup-rust lint test-rust loom nostd vectors-check bench vectors ketama-vectors fuzz clean
 
 ## demo: analysis of a 100-node ring, the source's partition figure (out/partitions.svg),
 ## and simulated gossip: 1000 members joining, a crash detected among 100
@@ -21,7 +21,7 @@ demo: setup-rust
 	$(SHOAL) sim --nodes 100 --scenario crash
 
 ## test: everything CI checks
-test: setup-rust lint test-rust nostd vectors-check
+test: setup-rust lint test-rust loom nostd vectors-check
 
 setup-rust:
 	@rustup target list --installed | grep -qx $(NOSTD_TARGET) || rustup target add $(NOSTD_TARGET)
@@ -34,6 +34,10 @@ lint:
 
 test-rust:
 	$(CARGO) test --workspace
+
+## loom: model-check the pool's free lists and lanes under every interleaving (loom)
+loom:
+	RUSTFLAGS="--cfg loom" CARGO_TARGET_DIR=target/loom $(CARGO) test -q -p shoal-core --no-default-features --lib --release pool::
 
 ## nostd: the core builds for a bare-metal target (no std, only alloc)
 nostd:
