@@ -623,3 +623,77 @@ fn a_child_sends_batches_to_this_process() {
     while rx.try_recv().unwrap().is_some() {}
     assert_eq!(allocated(&bus), 0);
 }
+
+fn large_segments(bus: &Bus) -> usize {
+    let prefix = format!("shoal-{}.L", bus.name());
+    std::fs::read_dir("/dev/shm")
+        .unwrap()
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .file_name()
+                .to_string_lossy()
+                .starts_with(&prefix)
+        })
+        .count()
+}
+
+#[test]
+fn messages_larger_than_the_largest_class_use_a_dedicated_segment() {
+    let bus = small_bus("large");
+    let mut rx = bus.endpoint("l", EndpointConfig::default()).unwrap();
+    let mut tx = bus.sender("l").unwrap();
+    let size = 3 << 20;
+    let mut loan = tx.loan(size).unwrap();
+    for (i, b) in loan.iter_mut().enumerate() {
+        *b = (i % 251) as u8;
+    }
+    let id = loan.offset();
+    tx.send(loan).unwrap();
+    assert_eq!(large_segments(&bus), 1);
+    let m = rx.recv().unwrap();
+    assert_eq!(m.len(), size);
+    assert_eq!(m.offset(), id);
+    assert!(m.iter().enumerate().all(|(i, &b)| b == (i % 251) as u8));
+    drop(m);
+    assert_eq!(
+        large_segments(&bus),
+        0,
+        "the last reader removed the segment"
+    );
+    // Fan-out of a large message: one segment, two readers.
+    let mut a = bus.subscribe("big", EndpointConfig::default()).unwrap();
+    let mut b = bus.subscribe("big", EndpointConfig::default()).unwrap();
+    let mut publisher = bus.publisher("big").unwrap();
+    let mut loan = publisher.loan(2 << 20).unwrap();
+    loan.fill(5);
+    assert_eq!(publisher.publish(loan).unwrap(), 2);
+    let (ma, mb) = (a.recv().unwrap(), b.recv().unwrap());
+    assert_eq!(ma.offset(), mb.offset());
+    assert!(ma.iter().all(|&x| x == 5) && mb.len() == 2 << 20);
+    assert_eq!(large_segments(&bus), 1);
+    drop((ma, mb));
+    assert_eq!(large_segments(&bus), 0);
+}
+
+#[test]
+fn a_child_sends_large_messages_and_a_killed_holder_leaves_no_segment() {
+    let bus = small_bus("clarge");
+    let mut rx = bus.endpoint("in", EndpointConfig::default()).unwrap();
+    let size = 5 << 20;
+    let mut peer = Peer::spawn(&["send", bus.name(), "in", "3", &size.to_string()]);
+    for i in 0..3u64 {
+        let m = rx.recv_timeout(Duration::from_secs(10)).unwrap();
+        assert_eq!(m.len(), size);
+        assert_eq!(&m[..8], &i.to_le_bytes());
+        assert!(m[8..].iter().all(|&b| b == i as u8));
+    }
+    peer.wait_success();
+    assert_eq!(large_segments(&bus), 0);
+    let mut holder = Peer::spawn(&["hold", bus.name(), "2", "-", &(4 << 20).to_string()]);
+    assert_eq!(large_segments(&bus), 2);
+    holder.kill9();
+    let report = bus.reclaim().unwrap();
+    assert_eq!(report.large_unlinked, 2);
+    assert_eq!(large_segments(&bus), 0);
+}

@@ -7,7 +7,8 @@
 //!   (a copy of its bytes) until a message equal to `b"stop"` arrives.
 //! * `send BUS TO COUNT SIZE` — sends COUNT messages of SIZE bytes; message i is filled
 //!   with byte `i as u8` and starts with i (u64, little-endian) when SIZE >= 8.
-//! * `hold BUS LOANS TO` — loans LOANS buffers and keeps them; if TO is not `-` it also
+//! * `hold BUS LOANS TO [SIZE]` — loans LOANS buffers (of SIZE bytes, default 100)
+//!   and keeps them; if TO is not `-` it also
 //!   receives and keeps every message sent to endpoint TO; then sleeps (to be killed).
 //! * `flood BUS TO` — sends 64-byte messages to TO as fast as it can until killed.
 //! * `open BUS` — opens the bus, prints `ready`, waits for a line on stdin, exits.
@@ -80,8 +81,12 @@ fn run(args: &[String]) -> Result<(), BusError> {
         }
         "hold" => {
             let mut kept = Vec::new();
+            let size = match num(5) {
+                0 => 100,
+                n => n as usize,
+            };
             for _ in 0..num(3) {
-                let mut loan = bus.loan(100)?;
+                let mut loan = bus.loan(size)?;
                 loan.fill(7);
                 kept.push(loan);
             }

@@ -80,6 +80,8 @@ pub(crate) struct Header {
     pub dropped: AtomicU64,
     /// Crash repairs run.
     pub repairs: AtomicU64,
+    /// Ids of large-message segments (see `large.rs`).
+    pub large_seq: AtomicU64,
 }
 
 /// One attached process. The first line is written on attach/detach; the second is the

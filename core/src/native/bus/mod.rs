@@ -45,6 +45,7 @@ mod batch;
 mod config;
 mod error;
 mod held;
+mod large;
 mod layout;
 mod loan;
 mod procs;

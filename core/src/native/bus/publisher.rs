@@ -8,6 +8,7 @@ use std::vec::Vec;
 
 use super::config::{Backpressure, LIVENESS_CHECK};
 use super::error::BusError;
+use super::large::release_descriptor;
 use super::loan::Loan;
 use super::receiver::close_lane;
 use super::registry::{
@@ -121,30 +122,26 @@ impl Publisher {
         if n == 0 {
             return Ok(0);
         }
-        let desc = loan.slot.descriptor(loan.len as u32, 0);
-        let words = desc.encode();
+        let words = loan.descriptor(0).encode();
         let shared = self.shared.clone();
         {
             let _op = shared.enter();
             // One reference per subscriber before any of them can see it.
-            if let Err(e) = shared.pool.retain(&desc, n - 1) {
-                return Err(SendError {
-                    error: e.into(),
-                    loan,
-                });
+            if let Err(error) = loan.retain(n - 1) {
+                return Err(SendError { error, loan });
             }
             shared.held.remove(&shared.view, loan.held);
         }
         let mut loan = loan;
         loan.held = u32::MAX;
-        drop(loan);
         let mut reached = 0;
         for s in &self.subscribers {
             if push_one(&shared, s, words) {
                 reached += 1;
                 notify(&shared, s.id);
-            } else if shared.pool.release(&desc).is_err() {
-                shared.count_corrupt();
+            } else {
+                let _op = shared.enter();
+                loan.release_one();
             }
         }
         Ok(reached)
@@ -167,9 +164,7 @@ fn push_one(shared: &Shared, s: &Subscriber, words: [u64; 2]) -> bool {
                 Backpressure::Error => return false,
                 Backpressure::DropOldest => {
                     if let Ok(Some(old)) = s.handle.lane.drop_oldest() {
-                        if shared.pool.release(&Descriptor::decode(old)).is_err() {
-                            shared.count_corrupt();
-                        }
+                        release_descriptor(shared, &Descriptor::decode(old));
                         shared.view.header().dropped.fetch_add(1, Ordering::Relaxed);
                     }
                 }

@@ -12,6 +12,7 @@ use std::vec::Vec;
 use super::batch::{read_record, FLAG_BATCH};
 use super::config::{EndpointConfig, WaitStrategy, LIVENESS_CHECK};
 use super::error::BusError;
+use super::large::{release_descriptor, LargeBuf, FLAG_LARGE};
 use super::layout::{FREE, LIVE};
 use super::registry::{
     self, attach_lane, claim_endpoint, lanes_to, release_endpoint, EndpointId, LaneHandle,
@@ -47,9 +48,7 @@ pub(crate) fn close_lane(shared: &Shared, handle: &LaneHandle, side: u32) {
     }
     if before & other != 0 && before & side == 0 {
         while let Ok(Some(words)) = handle.lane.pop() {
-            if shared.pool.release(&Descriptor::decode(words)).is_err() {
-                shared.count_corrupt();
-            }
+            release_descriptor(shared, &Descriptor::decode(words));
         }
         let _ = rec
             .state
@@ -63,6 +62,8 @@ pub(crate) struct Hold {
     shared: Arc<Shared>,
     desc: Descriptor,
     held: u32,
+    /// The mapping of a large message's dedicated segment.
+    large: Option<LargeBuf>,
 }
 
 impl Drop for Hold {
@@ -70,8 +71,13 @@ impl Drop for Hold {
         let shared = &self.shared;
         let _op = shared.enter();
         shared.held.remove(&shared.view, self.held);
-        if shared.pool.release(&self.desc).is_err() {
-            shared.count_corrupt();
+        match &self.large {
+            Some(buf) => buf.release(),
+            None => {
+                if shared.pool.release(&self.desc).is_err() {
+                    shared.count_corrupt();
+                }
+            }
         }
     }
 }
@@ -316,17 +322,25 @@ impl Receiver {
                 }
             };
             let desc = Descriptor::decode(words);
-            let slot = match shared.pool.validate(&desc) {
-                Ok(slot) => slot,
+            let located = if desc.flags & FLAG_LARGE != 0 {
+                LargeBuf::open(shared, &desc).map(|buf| (buf.data(), Some(buf)))
+            } else {
+                shared
+                    .pool
+                    .validate(&desc)
+                    .map(|slot| (shared.pool.slot_ptr(&slot), None))
+                    .map_err(BusError::Pool)
+            };
+            let (ptr, large) = match located {
+                Ok(x) => x,
                 Err(e) => {
                     shared.held.remove(&shared.view, held);
                     drop(op);
                     shared.count_corrupt();
-                    return Err(BusError::Pool(e));
+                    return Err(e);
                 }
             };
             shared.held.fill(&shared.view, held, words);
-            let ptr = shared.pool.slot_ptr(&slot);
             drop(op);
             self.wake_sender(i);
             self.next = (i + 1) % n;
@@ -334,6 +348,7 @@ impl Receiver {
                 shared: shared.clone(),
                 desc,
                 held,
+                large,
             };
             if desc.flags & FLAG_BATCH != 0 {
                 self.batch = Some(CurrentBatch {

@@ -15,6 +15,7 @@ use std::vec::Vec;
 
 use super::error::BusError;
 use super::held::RESERVED;
+use super::large::{self, FLAG_LARGE};
 use super::layout::{View, FREE, LIVE};
 use super::procs::{record_alive, wait_for_repair};
 use super::registry::{attach_lane, endpoint_live, EndpointId, CONSUMER_GONE, PRODUCER_GONE};
@@ -34,6 +35,8 @@ pub struct ReclaimReport {
     pub endpoints_closed: u32,
     /// Lanes released because both their ends are gone.
     pub lanes_released: u32,
+    /// Dedicated segments of large messages removed because nobody holds them.
+    pub large_unlinked: u64,
 }
 
 /// How long repair waits for live processes to leave their current operation.
@@ -118,8 +121,13 @@ impl Shared {
         // Lanes: mark the dead side, release lanes with no side left, and count the
         // references that lanes still carry.
         let mut refs: HashMap<u64, (u32, u32)> = HashMap::new();
+        let mut large_refs: HashMap<u64, u32> = HashMap::new();
         let mut count = |words: [u64; 2]| {
             let d = Descriptor::decode(words);
+            if d.flags & FLAG_LARGE != 0 {
+                *large_refs.entry(d.offset).or_insert(0) += 1;
+                return;
+            }
             let e = refs.entry(d.offset).or_insert((d.generation, 0));
             if e.0 == d.generation {
                 e.1 += 1;
@@ -185,6 +193,8 @@ impl Shared {
             })
         };
         report.reclaimed_slots = sweep.reclaimed;
+        report.large_unlinked =
+            large::repair(self, &|id| large_refs.get(&id).copied().unwrap_or(0));
         report.refcounts_fixed = sweep.refcounts_adjusted;
 
         // Finally release the dead processes' records.

@@ -9,6 +9,7 @@ use super::batch::{record_size, write_record, BATCH_BYTES, FLAG_BATCH};
 
 use super::config::{Backpressure, WaitStrategy, LIVENESS_CHECK};
 use super::error::BusError;
+use super::large::release_descriptor;
 use super::loan::Loan;
 use super::registry::{
     claim_lane, endpoint_live, find_endpoint, EndpointId, LaneHandle, CONSUMER_GONE, PRODUCER_GONE,
@@ -235,7 +236,7 @@ impl Sender {
                 loan,
             });
         }
-        let words = loan.slot.descriptor(loan.len as u32, flags).encode();
+        let words = loan.descriptor(flags).encode();
         let mut waited_since: Option<Instant> = None;
         loop {
             let op = self.shared.enter();
@@ -273,10 +274,7 @@ impl Sender {
                     }
                     Backpressure::DropOldest => {
                         if let Ok(Some(old)) = self.handle.lane.drop_oldest() {
-                            let d = Descriptor::decode(old);
-                            if self.shared.pool.release(&d).is_err() {
-                                self.shared.count_corrupt();
-                            }
+                            release_descriptor(&self.shared, &Descriptor::decode(old));
                             self.shared
                                 .view
                                 .header()

@@ -243,6 +243,7 @@ impl Drop for Shared {
             match users.compare_exchange(cur, next, Ordering::AcqRel, Ordering::Acquire) {
                 Ok(_) => {
                     if last {
+                        super::large::remove_all(self);
                         let _ = Segment::unlink(&self.name);
                     }
                     return;
