@@ -697,3 +697,36 @@ fn a_child_sends_large_messages_and_a_killed_holder_leaves_no_segment() {
     assert_eq!(report.large_unlinked, 2);
     assert_eq!(large_segments(&bus), 0);
 }
+
+#[test]
+fn compressed_messages_arrive_as_the_original_bytes() {
+    let bus = small_bus("lz4");
+    let mut rx = bus.endpoint("z", EndpointConfig::default()).unwrap();
+    let mut tx = bus.sender("z").unwrap();
+    let text: Vec<u8> = b"the quick brown fox jumps over the lazy dog; "
+        .iter()
+        .copied()
+        .cycle()
+        .take(200_000)
+        .collect();
+    tx.send_compressed(&text).unwrap();
+    tx.send_compressed(b"").unwrap();
+    let m = rx.recv().unwrap();
+    assert_eq!(&m[..], &text[..]);
+    assert_eq!(rx.recv().unwrap().len(), 0);
+    drop(m);
+    assert_eq!(allocated(&bus), 0);
+    // A buffer flagged as compressed that is not LZ4 is refused and counted.
+    let mut loan = tx.loan(64).unwrap();
+    loan[..4].copy_from_slice(&1000u32.to_le_bytes());
+    loan[4..].fill(0xff);
+    tx.send_with_raw_flags(loan, 4).unwrap();
+    let r = rx.recv();
+    assert!(matches!(r, Err(BusError::Corrupt(_))), "{r:?}");
+    assert_eq!(bus.stats().corrupt, 1);
+    assert_eq!(
+        allocated(&bus),
+        0,
+        "the refused buffer went back to the pool"
+    );
+}

@@ -42,6 +42,7 @@
 //! ```
 
 mod batch;
+mod compress;
 mod config;
 mod error;
 mod held;

@@ -10,10 +10,12 @@ use std::time::Instant;
 use std::vec::Vec;
 
 use super::batch::{read_record, FLAG_BATCH};
+use super::compress::{decompress, original_len, FLAG_LZ4};
 use super::config::{EndpointConfig, WaitStrategy, LIVENESS_CHECK};
 use super::error::BusError;
 use super::large::{release_descriptor, LargeBuf, FLAG_LARGE};
 use super::layout::{FREE, LIVE};
+use super::loan::{Buf, Loan};
 use super::registry::{
     self, attach_lane, claim_endpoint, lanes_to, release_endpoint, EndpointId, LaneHandle,
     CONSUMER_GONE, PRODUCER_GONE,
@@ -64,6 +66,28 @@ pub(crate) struct Hold {
     held: u32,
     /// The mapping of a large message's dedicated segment.
     large: Option<LargeBuf>,
+}
+
+impl Hold {
+    /// Takes over a loan's reference (its held-table entry and buffer).
+    fn from_loan(loan: Loan) -> Hold {
+        let desc = loan.descriptor(0);
+        let mut loan = core::mem::ManuallyDrop::new(loan);
+        let held = loan.held;
+        loan.held = u32::MAX;
+        // SAFETY: `loan` is never used or dropped again; each field is moved out once.
+        let (shared, buf) = unsafe { (core::ptr::read(&loan.shared), core::ptr::read(&loan.buf)) };
+        let large = match buf {
+            Buf::Large(b) => Some(b),
+            Buf::Slot(_) => None,
+        };
+        Hold {
+            shared,
+            desc,
+            held,
+            large,
+        }
+    }
 }
 
 impl Drop for Hold {
@@ -350,6 +374,25 @@ impl Receiver {
                 held,
                 large,
             };
+            if desc.flags & FLAG_LZ4 != 0 {
+                // SAFETY: the descriptor was validated: `len` bytes at `ptr` are in the
+                // buffer `hold` references.
+                let packed =
+                    unsafe { core::slice::from_raw_parts(ptr.as_ptr(), desc.len as usize) };
+                let mut out = Loan::new(&self.shared, original_len(packed)?)?;
+                if let Err(e) = decompress(packed, &mut out) {
+                    self.shared.count_corrupt();
+                    return Err(e);
+                }
+                drop(hold);
+                let (ptr, len, offset) = (out.ptr, out.len, out.offset());
+                return Ok(Some(Message {
+                    owner: Owner::Slot(Hold::from_loan(out)),
+                    ptr,
+                    len,
+                    offset,
+                }));
+            }
             if desc.flags & FLAG_BATCH != 0 {
                 self.batch = Some(CurrentBatch {
                     hold: Arc::new(hold),

@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use super::batch::{record_size, write_record, BATCH_BYTES, FLAG_BATCH};
 
+use super::compress::{compress, max_compressed, FLAG_LZ4};
 use super::config::{Backpressure, WaitStrategy, LIVENESS_CHECK};
 use super::error::BusError;
 use super::large::release_descriptor;
@@ -152,6 +153,19 @@ impl Sender {
         let mut loan = self.loan(data.len())?;
         loan.copy_from_slice(data);
         self.send(loan).map_err(|e| e.error)
+    }
+
+    /// Sends a copy of `data` compressed with LZ4 (block format); the receiver gets the
+    /// original bytes back. Costs a compression here and a decompression there: worth
+    /// it for large, compressible payloads.
+    pub fn send_compressed(&mut self, data: &[u8]) -> Result<(), BusError> {
+        let mut loan = self.loan(max_compressed(data.len()))?;
+        let n = compress(data, &mut loan)?;
+        loan.set_len(n)?;
+        if self.batch.is_some() {
+            self.flush()?;
+        }
+        self.send_flagged(loan, FLAG_LZ4).map_err(|e| e.error)
     }
 
     /// How long a batch may wait for more messages (default 50 µs). The age is checked
@@ -304,6 +318,13 @@ impl Sender {
         drop(op);
         self.notify();
         r.map_err(|_| BusError::Full)
+    }
+
+    /// Sends a loan with raw descriptor flags, as a buggy or hostile peer could; for
+    /// tests of the receiver's validation. Not part of the supported API.
+    #[doc(hidden)]
+    pub fn send_with_raw_flags(&mut self, loan: Loan, flags: u8) -> Result<(), SendError> {
+        self.send_flagged(loan, flags)
     }
 
     /// Wakes the consumer if it is parked.
