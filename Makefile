@@ -66,9 +66,9 @@ FUZZ_TIME ?= 60
 fuzz:
 	@rustup toolchain list | grep -q '^nightly' || rustup toolchain install nightly --profile minimal
 	@test -x .tools/bin/cargo-fuzz || $(CARGO) install --root .tools cargo-fuzz
-	for t in wire_open membership_packet; do \
+	for t in wire_open membership_packet bus_descriptor; do \
 		PATH="$(CURDIR)/.tools/bin:$$PATH" cargo +nightly fuzz run $$t -- -max_total_time=$(FUZZ_TIME) || exit 1; \
-	done
+	done; rm -f /dev/shm/shoal-fuzz-*
 
 clean:
 	$(CARGO) clean

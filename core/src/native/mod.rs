@@ -6,4 +6,5 @@
 #![allow(unsafe_code)]
 
 pub mod bus;
+pub mod router;
 pub mod shm;
