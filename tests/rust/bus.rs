@@ -730,3 +730,29 @@ fn compressed_messages_arrive_as_the_original_bytes() {
         "the refused buffer went back to the pool"
     );
 }
+
+#[test]
+fn fan_out_reaches_subscribers_in_other_processes() {
+    let bus = small_bus("xfan");
+    let count = 500u64;
+    let mut peers: Vec<Peer> = (0..2)
+        .map(|_| Peer::spawn(&["subscribe", bus.name(), "events", &count.to_string()]))
+        .collect();
+    let mut local = bus.subscribe("events", EndpointConfig::default()).unwrap();
+    let mut publisher = bus.publisher("events").unwrap();
+    let mut sum = 0u64;
+    for i in 0..count {
+        let mut loan = publisher.loan(32).unwrap();
+        loan[..8].copy_from_slice(&i.to_le_bytes());
+        sum = sum.wrapping_add(loan.offset());
+        assert_eq!(publisher.publish(loan).unwrap(), 3);
+        let m = local.recv_timeout(Duration::from_secs(10)).unwrap();
+        assert_eq!(&m[..8], &i.to_le_bytes());
+    }
+    for p in &mut peers {
+        // Every subscriber read the very slots that were published.
+        assert_eq!(p.expect("got"), format!("got {count} {sum}"));
+        p.wait_success();
+    }
+    assert_eq!(allocated(&bus), 0);
+}

@@ -15,6 +15,8 @@
 //! * `create BUS` — creates the bus (small config), prints `ready`, sleeps.
 //! * `batch BUS TO COUNT` — sends COUNT messages with `send_batched` (message i is i as
 //!   u64 followed by i % 50 bytes of value i as u8), then flushes.
+//! * `subscribe BUS TOPIC COUNT` — subscribes, prints `ready`, receives COUNT messages
+//!   and prints `got COUNT OFFSETSUM` (sum of the messages' offsets).
 //! * `sink BUS EP` — consumes endpoint EP but never receives; sleeps.
 
 use std::io::{BufRead, Write};
@@ -135,6 +137,21 @@ fn run(args: &[String]) -> Result<(), BusError> {
             }
             tx.flush()?;
             println!("sent {}", num(4));
+            Ok(())
+        }
+        "subscribe" => {
+            let mut rx = bus.subscribe(arg(3), EndpointConfig::default())?;
+            ready();
+            let mut sum = 0u64;
+            for i in 0..num(4) {
+                let m = rx.recv_timeout(DEADLINE)?;
+                if m[..8] != i.to_le_bytes() {
+                    eprintln!("message {i} out of order");
+                    std::process::exit(3);
+                }
+                sum = sum.wrapping_add(m.offset());
+            }
+            println!("got {} {sum}", num(4));
             Ok(())
         }
         "sink" => {
