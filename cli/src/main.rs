@@ -1,6 +1,6 @@
 //! `shoal`: command-line front end of shoal.
 //!
-//! Subcommands: `ring analyze`, `partitions sweep|analyze`, `bench ring`,
+//! Subcommands: `ring analyze`, `partitions sweep|analyze`, `bench ring|bus`,
 //! `vectors write|check`.
 
 mod analyze;
@@ -72,6 +72,9 @@ enum PartitionsCommand {
 enum BenchCommand {
     /// Lookup, replica and build timing of shoal vs other Rust hashing crates.
     Ring(bench::ring::Args),
+    /// Round trips and throughput of the shared-memory bus vs a Unix socket between two
+    /// pinned processes, and the pool's alloc + free cost.
+    Bus(bench::bus::Args),
 }
 
 #[derive(Subcommand)]
@@ -97,6 +100,9 @@ fn main() {
         Command::Bench {
             command: BenchCommand::Ring(a),
         } => bench::ring::run(a),
+        Command::Bench {
+            command: BenchCommand::Bus(a),
+        } => bench::bus::run(a),
         Command::Sim(a) => sim::run(a),
         Command::Vectors {
             command: VectorsCommand::Write(a),
