@@ -76,8 +76,8 @@ pub fn plan(quick: bool) -> Plan {
                 max_count: 2_000_000,
             },
             pool: PoolPlan {
-                batches: 5,
-                pairs: 20_000,
+                batches: 15,
+                pairs: 50_000,
             },
         };
     }
