@@ -59,13 +59,13 @@ pub fn plan(quick: bool) -> Plan {
             round_trips: vec![
                 RtPlan {
                     size: 64,
-                    warmup: 500,
-                    samples: 5_000,
+                    warmup: 3_000,
+                    samples: 10_000,
                 },
                 RtPlan {
                     size: 1 << 20,
-                    warmup: 20,
-                    samples: 300,
+                    warmup: 300,
+                    samples: 1_000,
                 },
             ],
             one_way: OneWayPlan {
