@@ -118,12 +118,10 @@ fn sender_to(bus: &Bus, endpoint: &str, wait: Wait, mut peer: Option<&mut Peer>)
     }
 }
 
-/// Runs `op` until it does not fail for lack of a free pool buffer. A sender that
-/// outruns its receiver exhausts the pool before it fills the lane (the lane holds 1024
-/// descriptors; the pool has 64 slots of 64 KiB, for instance), and the bus's `Block`
-/// backpressure covers only a full lane, so the sender waits here for the receiver to
-/// give buffers back; `stalls` counts the operations that had to wait. Gives up after
-/// [`STARTUP_LIMIT`].
+/// Runs `op` until it does not fail for lack of a free pool buffer. Under the `Block`
+/// policy `Sender::loan` (and so `send_batched`) already waits for the receiver to give
+/// buffers back, so this is a guard for other policies; `stalls` counts the operations
+/// that had to wait here (0 under `Block`). Gives up after [`STARTUP_LIMIT`].
 #[inline]
 fn until_pool_has_room<T>(stalls: &mut u64, mut op: impl FnMut() -> Result<T, BusError>) -> Res<T> {
     let mut since: Option<Instant> = None;

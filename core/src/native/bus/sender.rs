@@ -353,6 +353,17 @@ impl Sender {
             }
             core::hint::spin_loop();
         }
+        if self.wait == WaitStrategy::Spin {
+            // Busy-polling never parks; it only checks now and then that the consumer
+            // is still there.
+            if since.elapsed() >= LIVENESS_CHECK {
+                self.shared.check_peers(false)?;
+                if !endpoint_live(view, self.to) {
+                    lane.close(CONSUMER_GONE);
+                }
+            }
+            return Ok(());
+        }
         let seen = rec.space.load(Ordering::Acquire);
         rec.sender_waiting.store(1, Ordering::SeqCst);
         fence(Ordering::SeqCst);
