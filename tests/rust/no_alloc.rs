@@ -82,8 +82,9 @@ fn sending_and_receiving_does_not_allocate() {
     }
     assert_eq!(got, 10 * per_batch);
     let allocs = ALLOCATIONS.load(Ordering::Relaxed) - before;
+    // Per batch (the hold the batch's messages share), never per message.
     assert!(
-        allocs <= 12,
+        allocs * 100 <= got as u64,
         "{allocs} allocations for {got} batched messages"
     );
 }
