@@ -43,6 +43,11 @@ pub(crate) fn prefix(bus: &str) -> String {
     }
 }
 
+/// The name of large-message segment `id` of bus `bus`.
+fn segment_name(bus: &str, id: u64) -> String {
+    format!("{}{id:x}", prefix(bus))
+}
+
 /// A mapped large-message segment.
 pub(crate) struct LargeBuf {
     segment: Segment,
@@ -74,7 +79,7 @@ impl LargeBuf {
             .header()
             .large_seq
             .fetch_add(1, Ordering::Relaxed);
-        let name = format!("{}{id:x}", prefix(&shared.name));
+        let name = segment_name(&shared.name, id);
         let segment = match Segment::create(&name, DATA + len) {
             Ok(s) => s,
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
@@ -105,7 +110,7 @@ impl LargeBuf {
     }
 
     fn open_unchecked_refs(shared: &Shared, d: &Descriptor) -> Result<LargeBuf, BusError> {
-        let name = format!("{}{:x}", prefix(&shared.name), d.offset);
+        let name = segment_name(&shared.name, d.offset);
         let segment = Segment::open(&name)
             .map_err(|_| BusError::Corrupt("a large message's segment is missing"))?;
         if segment.len() < DATA + d.len as usize {
@@ -188,7 +193,7 @@ fn existing(shared: &Shared) -> Vec<u64> {
 pub(crate) fn repair(shared: &Shared, refs: &dyn Fn(u64) -> u32) -> u64 {
     let mut unlinked = 0;
     for id in existing(shared) {
-        let name = format!("{}{id:x}", prefix(&shared.name));
+        let name = segment_name(&shared.name, id);
         match refs(id) {
             0 => {
                 if Segment::unlink(&name).is_ok() {
@@ -214,6 +219,6 @@ pub(crate) fn repair(shared: &Shared, refs: &dyn Fn(u64) -> u32) -> u64 {
 /// Unlinks every large segment of the bus (its last user is leaving).
 pub(crate) fn remove_all(shared: &Shared) {
     for id in existing(shared) {
-        let _ = Segment::unlink(&format!("{}{id:x}", prefix(&shared.name)));
+        let _ = Segment::unlink(&segment_name(&shared.name, id));
     }
 }

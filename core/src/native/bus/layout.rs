@@ -422,6 +422,30 @@ impl View {
     }
 }
 
+/// Claims a record whose `state` is [`FREE`] (moving it to [`CLAIMING`]) and draws a
+/// fresh epoch for it; `None` if someone else has it.
+pub(crate) fn claim(view: &View, state: &AtomicU32) -> Option<u32> {
+    state
+        .compare_exchange(FREE, CLAIMING, Ordering::AcqRel, Ordering::Relaxed)
+        .ok()?;
+    Some(
+        view.header()
+            .epochs
+            .fetch_add(1, Ordering::Relaxed)
+            .wrapping_add(1),
+    )
+}
+
+/// The name bytes stored in an endpoint record (a corrupt length is clamped).
+pub(crate) fn load_name(rec: &EndpointRecord) -> ([u8; MAX_NAME], usize) {
+    let len = (rec.name_len.load(Ordering::Relaxed) as usize).min(MAX_NAME);
+    let mut buf = [0u8; MAX_NAME];
+    for (i, w) in rec.name.iter().enumerate() {
+        buf[i * 8..i * 8 + 8].copy_from_slice(&w.load(Ordering::Relaxed).to_le_bytes());
+    }
+    (buf, len)
+}
+
 /// Writes `name` into an endpoint record's name words.
 pub(crate) fn store_name(rec: &EndpointRecord, name: &[u8]) {
     let mut buf = [0u8; MAX_NAME];
@@ -436,13 +460,6 @@ pub(crate) fn store_name(rec: &EndpointRecord, name: &[u8]) {
 
 /// Whether an endpoint record's name equals `name` (a corrupt length never matches).
 pub(crate) fn name_is(rec: &EndpointRecord, name: &[u8]) -> bool {
-    let len = rec.name_len.load(Ordering::Relaxed) as usize;
-    if len != name.len() || len > MAX_NAME {
-        return false;
-    }
-    let mut buf = [0u8; MAX_NAME];
-    for (i, w) in rec.name.iter().enumerate() {
-        buf[i * 8..i * 8 + 8].copy_from_slice(&w.load(Ordering::Relaxed).to_le_bytes());
-    }
-    &buf[..len] == name
+    let (buf, len) = load_name(rec);
+    rec.name_len.load(Ordering::Relaxed) as usize == name.len() && &buf[..len] == name
 }

@@ -56,6 +56,7 @@ mod registry;
 mod repair;
 mod sender;
 mod shared;
+mod signal;
 
 use core::sync::atomic::Ordering;
 use std::sync::Arc;

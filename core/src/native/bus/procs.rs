@@ -13,7 +13,7 @@ use core::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use super::error::BusError;
-use super::layout::{ProcRecord, View, CLAIMING, FREE, LIVE};
+use super::layout::{claim, ProcRecord, View, LIVE};
 use crate::native::shm::ProcessId;
 
 /// This process's record in one bus.
@@ -34,18 +34,9 @@ impl Me {
 pub(crate) fn register(view: &View, id: ProcessId) -> Result<Me, BusError> {
     for i in 0..view.layout.max_processes {
         let Some(rec) = view.proc(i) else { break };
-        if rec
-            .state
-            .compare_exchange(FREE, CLAIMING, Ordering::AcqRel, Ordering::Relaxed)
-            .is_err()
-        {
+        let Some(epoch) = claim(view, &rec.state) else {
             continue;
-        }
-        let epoch = view
-            .header()
-            .epochs
-            .fetch_add(1, Ordering::Relaxed)
-            .wrapping_add(1);
+        };
         rec.pid.store(id.pid, Ordering::Relaxed);
         rec.start_time.store(id.start_time, Ordering::Relaxed);
         rec.epoch.store(epoch, Ordering::Relaxed);

@@ -1,6 +1,6 @@
 //! [`Publisher`]: one write, every subscriber reads it (fan-out by reference count).
 
-use core::sync::atomic::{fence, Ordering};
+use core::sync::atomic::Ordering;
 use std::string::String;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -16,7 +16,7 @@ use super::registry::{
 };
 use super::sender::SendError;
 use super::shared::Shared;
-use crate::native::shm;
+use super::signal::wake_if_waiting;
 use crate::pool::Descriptor;
 
 /// One subscriber as the publisher sees it.
@@ -194,13 +194,8 @@ fn push_one(shared: &Shared, s: &Subscriber, words: [u64; 2]) -> bool {
 }
 
 fn notify(shared: &Shared, id: EndpointId) {
-    let Some(ep) = shared.view.endpoint(id.index) else {
-        return;
-    };
-    fence(Ordering::SeqCst);
-    if ep.waiters.load(Ordering::Relaxed) != 0 {
-        ep.notify.fetch_add(1, Ordering::Release);
-        shm::wake(&ep.notify, 1);
+    if let Some(ep) = shared.view.endpoint(id.index) {
+        wake_if_waiting(&ep.waiters, &ep.notify);
     }
 }
 

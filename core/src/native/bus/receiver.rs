@@ -21,6 +21,7 @@ use super::registry::{
     CONSUMER_GONE, PRODUCER_GONE,
 };
 use super::shared::Shared;
+use super::signal::wake_if_waiting;
 use crate::native::shm;
 use crate::pool::{Descriptor, LaneError};
 
@@ -214,7 +215,17 @@ impl Receiver {
             }
             other => other?,
         };
-        Ok(Receiver {
+        Ok(Self::with(shared, id, name, cfg, None))
+    }
+
+    fn with(
+        shared: &Arc<Shared>,
+        id: EndpointId,
+        name: &str,
+        cfg: EndpointConfig,
+        topic: Option<EndpointId>,
+    ) -> Receiver {
+        Receiver {
             shared: shared.clone(),
             id,
             name: name.into(),
@@ -223,8 +234,8 @@ impl Receiver {
             next: 0,
             wait: cfg.wait,
             batch: None,
-            topic: None,
-        })
+            topic,
+        }
     }
 
     pub(crate) fn subscribe(
@@ -234,17 +245,7 @@ impl Receiver {
     ) -> Result<Receiver, BusError> {
         let t = registry::topic(&shared.view, shared.me, topic)?;
         let id = registry::subscribe(&shared.view, shared.me, t, cfg.backpressure)?;
-        Ok(Receiver {
-            shared: shared.clone(),
-            id,
-            name: topic.into(),
-            lanes: Vec::new(),
-            seen_version: u32::MAX,
-            next: 0,
-            wait: cfg.wait,
-            batch: None,
-            topic: Some(t),
-        })
+        Ok(Self::with(shared, id, topic, cfg, Some(t)))
     }
 
     /// The endpoint's name (for a subscription, the topic's).
@@ -252,13 +253,15 @@ impl Receiver {
         &self.name
     }
 
-    fn refresh(&mut self) {
+    /// Picks up lanes created since the endpoint's version last changed (or, with
+    /// `force`, rescans regardless — before closing, so that closing sees them all).
+    fn refresh(&mut self, force: bool) {
         let view = &self.shared.view;
         let Some(ep) = view.endpoint(self.id.index) else {
             return;
         };
         let version = ep.version.load(Ordering::Acquire);
-        if version == self.seen_version {
+        if version == self.seen_version && !force {
             return;
         }
         self.seen_version = version;
@@ -317,7 +320,7 @@ impl Receiver {
         if let Some(m) = self.next_in_batch()? {
             return Ok(Some(m));
         }
-        self.refresh();
+        self.refresh(false);
         let n = self.lanes.len();
         let mut finished = None;
         for k in 0..n {
@@ -420,13 +423,8 @@ impl Receiver {
     }
 
     fn wake_sender(&self, i: usize) {
-        let Some(rec) = self.shared.view.lane_record(self.lanes[i].index) else {
-            return;
-        };
-        fence(Ordering::SeqCst);
-        if rec.sender_waiting.load(Ordering::Relaxed) != 0 {
-            rec.space.fetch_add(1, Ordering::Release);
-            shm::wake(&rec.space, 1);
+        if let Some(rec) = self.shared.view.lane_record(self.lanes[i].index) {
+            wake_if_waiting(&rec.sender_waiting, &rec.space);
         }
     }
 
@@ -503,28 +501,9 @@ impl Drop for Receiver {
             registry::unsubscribe(&self.shared.view, topic, self.id);
         }
         release_endpoint(&self.shared.view, self.id);
-        self.refresh_all();
+        self.refresh(true);
         for h in core::mem::take(&mut self.lanes) {
             close_lane(&self.shared, &h, CONSUMER_GONE);
-        }
-    }
-}
-
-impl Receiver {
-    /// Picks up lanes created since the last refresh (so that closing sees them all).
-    fn refresh_all(&mut self) {
-        self.seen_version = u32::MAX.wrapping_sub(1);
-        let view = &self.shared.view;
-        for (index, epoch) in lanes_to(view, self.id) {
-            if !self
-                .lanes
-                .iter()
-                .any(|h| h.index == index && h.epoch == epoch)
-            {
-                if let Ok(h) = attach_lane(view, index, epoch) {
-                    self.lanes.push(h);
-                }
-            }
         }
     }
 }

@@ -12,7 +12,7 @@ use std::vec::Vec;
 
 use super::config::Backpressure;
 use super::error::BusError;
-use super::layout::{name_is, store_name, View, CLAIMING, FREE, LIVE, MAX_NAME};
+use super::layout::{claim, load_name, name_is, store_name, View, FREE, LIVE, MAX_NAME};
 use super::procs::{proc_alive, Me};
 use crate::pool::Lane;
 
@@ -161,18 +161,9 @@ fn claim_record(
 ) -> Result<EndpointId, BusError> {
     for i in 0..view.layout.max_endpoints {
         let Some(rec) = view.endpoint(i) else { break };
-        if rec
-            .state
-            .compare_exchange(FREE, CLAIMING, Ordering::AcqRel, Ordering::Relaxed)
-            .is_err()
-        {
+        let Some(epoch) = claim(view, &rec.state) else {
             continue;
-        }
-        let epoch = view
-            .header()
-            .epochs
-            .fetch_add(1, Ordering::Relaxed)
-            .wrapping_add(1);
+        };
         rec.epoch.store(epoch, Ordering::Relaxed);
         rec.owner_proc.store(owner.0, Ordering::Relaxed);
         rec.owner_epoch.store(owner.1, Ordering::Relaxed);
@@ -287,11 +278,7 @@ pub(crate) fn endpoint_name(view: &View, index: u32) -> String {
     let Some(rec) = view.endpoint(index) else {
         return String::new();
     };
-    let len = (rec.name_len.load(Ordering::Relaxed) as usize).min(MAX_NAME);
-    let mut buf = [0u8; MAX_NAME];
-    for (i, w) in rec.name.iter().enumerate() {
-        buf[i * 8..i * 8 + 8].copy_from_slice(&w.load(Ordering::Relaxed).to_le_bytes());
-    }
+    let (buf, len) = load_name(rec);
     String::from_utf8_lossy(&buf[..len]).into_owned()
 }
 
@@ -327,13 +314,9 @@ pub(crate) fn claim_lane(view: &View, me: Me, to: EndpointId) -> Result<LaneHand
         let Some(rec) = view.lane_record(i) else {
             break;
         };
-        if rec
-            .state
-            .compare_exchange(FREE, CLAIMING, Ordering::AcqRel, Ordering::Relaxed)
-            .is_err()
-        {
+        let Some(epoch) = claim(view, &rec.state) else {
             continue;
-        }
+        };
         let (base, len) = view.lane_region(i).ok_or(BusError::Corrupt("lane index"))?;
         // SAFETY: the region lies inside the live mapping, and the CLAIMING state makes
         // this process its only user until it is published below.
@@ -344,11 +327,6 @@ pub(crate) fn claim_lane(view: &View, me: Me, to: EndpointId) -> Result<LaneHand
                 return Err(e.into());
             }
         };
-        let epoch = view
-            .header()
-            .epochs
-            .fetch_add(1, Ordering::Relaxed)
-            .wrapping_add(1);
         rec.epoch.store(epoch, Ordering::Relaxed);
         rec.producer_proc.store(me.index, Ordering::Relaxed);
         rec.producer_epoch.store(me.epoch, Ordering::Relaxed);

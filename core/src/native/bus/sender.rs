@@ -16,6 +16,7 @@ use super::registry::{
     claim_lane, endpoint_live, find_endpoint, EndpointId, LaneHandle, CONSUMER_GONE, PRODUCER_GONE,
 };
 use super::shared::Shared;
+use super::signal::wake_if_waiting;
 use crate::native::shm::{self, WaitOutcome};
 use crate::pool::{Descriptor, LaneError, PoolError};
 
@@ -329,13 +330,8 @@ impl Sender {
 
     /// Wakes the consumer if it is parked.
     fn notify(&self) {
-        let Some(ep) = self.shared.view.endpoint(self.to.index) else {
-            return;
-        };
-        fence(Ordering::SeqCst);
-        if ep.waiters.load(Ordering::Relaxed) != 0 {
-            ep.notify.fetch_add(1, Ordering::Release);
-            shm::wake(&ep.notify, 1);
+        if let Some(ep) = self.shared.view.endpoint(self.to.index) {
+            wake_if_waiting(&ep.waiters, &ep.notify);
         }
     }
 
