@@ -15,6 +15,9 @@
 //! * `create BUS` — creates the bus (small config), prints `ready`, sleeps.
 //! * `batch BUS TO COUNT` — sends COUNT messages with `send_batched` (message i is i as
 //!   u64 followed by i % 50 bytes of value i as u8), then flushes.
+//! * `linger BUS TO COUNT` — sends COUNT 8-byte messages (i as u64) with
+//!   `send_batched`, never flushes, prints `sent COUNT`, and stays attached until a line
+//!   arrives on stdin: only the batch timer can deliver them meanwhile.
 //! * `subscribe BUS TOPIC COUNT` — subscribes, prints `ready`, receives COUNT messages
 //!   and prints `got COUNT OFFSETSUM` (sum of the messages' offsets).
 //! * `sink BUS EP` — consumes endpoint EP but never receives; sleeps.
@@ -137,6 +140,18 @@ fn run(args: &[String]) -> Result<(), BusError> {
             }
             tx.flush()?;
             println!("sent {}", num(4));
+            Ok(())
+        }
+        "linger" => {
+            let mut tx = sender(&bus, arg(3))?;
+            ready();
+            for i in 0..num(4) {
+                tx.send_batched(&i.to_le_bytes())?;
+            }
+            println!("sent {}", num(4));
+            std::io::stdout().flush().ok();
+            let mut line = String::new();
+            std::io::stdin().lock().read_line(&mut line).ok();
             Ok(())
         }
         "subscribe" => {

@@ -45,6 +45,7 @@ mod batch;
 mod compress;
 mod config;
 mod error;
+mod flusher;
 mod held;
 mod large;
 mod layout;
