@@ -21,7 +21,10 @@ mod stats;
 mod suite;
 mod uds;
 
+use std::time::Duration;
+
 use clap::ValueEnum;
+use shoal_core::native::bus::DEFAULT_BATCH_DELAY;
 
 /// Arguments of `shoal bench bus`.
 #[derive(clap::Args)]
@@ -33,6 +36,11 @@ pub struct Args {
     /// are only indicative.
     #[arg(long)]
     quick: bool,
+    /// Batch delay of the bus's batched sender, in microseconds (default: the
+    /// library's, 200 µs). While batches flow, a shorter delay wakes the flusher thread
+    /// more often.
+    #[arg(long, value_name = "MICROSECONDS")]
+    batch_delay_us: Option<u64>,
     #[command(flatten)]
     child: ChildArgs,
 }
@@ -152,7 +160,10 @@ pub fn run(args: Args) -> crate::CliResult {
     if let Some(role) = args.child.role {
         return run_child(role, &args.child);
     }
-    let plan = suite::plan(args.quick);
+    let batch_delay = args
+        .batch_delay_us
+        .map_or(DEFAULT_BATCH_DELAY, Duration::from_micros);
+    let plan = suite::plan(args.quick, batch_delay);
     let pb = crate::progress::bar(suite::steps(&plan) as u64, "bench bus");
     let mut started = 0;
     let report = suite::collect(&plan, args.quick, |title| {

@@ -98,6 +98,9 @@ pub struct OneWayPlan {
     pub min_count: u64,
     /// See `min_count`.
     pub max_count: u64,
+    /// [`Sender::set_batch_delay`](shoal_core::native::bus::Sender::set_batch_delay)
+    /// of the batched runs.
+    pub batch_delay: Duration,
 }
 
 /// The outcome of one transport's one-way run.
@@ -188,6 +191,7 @@ mod tests {
             reps: 3,
             min_count: 10,
             max_count: 1_000_000,
+            batch_delay: Duration::ZERO,
         };
         let mut counts = Vec::new();
         // 100 ns per message: calibration grows until a rep lasts >= 1.25 ms (16 000

@@ -258,6 +258,7 @@ pub fn one_way(
             count: 0,
         })?;
         let mut tx = sender_to(&bus, TO_PEER, wait, Some(&mut peer))?;
+        tx.set_batch_delay(plan.batch_delay);
         let mut buf = vec![0u8; size];
         let mut stalls = 0;
         let mut run = proto::drive(plan, |count| -> Res<(u64, u64)> {

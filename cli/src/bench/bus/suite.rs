@@ -52,8 +52,9 @@ const ONE_WAY: [(&str, usize, bool, &str); 3] = [
     ),
 ];
 
-/// The full plan, or the `--quick` one (same measurements, fewer samples).
-pub fn plan(quick: bool) -> Plan {
+/// The full plan, or the `--quick` one (same measurements, fewer samples), with the
+/// batched sender's `batch_delay`.
+pub fn plan(quick: bool, batch_delay: Duration) -> Plan {
     if quick {
         return Plan {
             round_trips: vec![
@@ -74,6 +75,7 @@ pub fn plan(quick: bool) -> Plan {
                 reps: 3,
                 min_count: 1_000,
                 max_count: 2_000_000,
+                batch_delay,
             },
             pool: PoolPlan {
                 batches: 15,
@@ -100,6 +102,7 @@ pub fn plan(quick: bool) -> Plan {
             reps: 7,
             min_count: 10_000,
             max_count: 50_000_000,
+            batch_delay,
         },
         pool: PoolPlan {
             batches: 51,
@@ -334,9 +337,14 @@ pub fn collect(plan: &Plan, quick: bool, mut progress: impl FnMut(&str)) -> Repo
          measured once (wait = kernel)"
             .to_owned(),
         "bus batched: Sender::send_batched copies each message into a 64 KiB pool buffer sent \
-         as one descriptor when full or older than the default 50 µs batch delay, plus one flush \
-         per repetition; the receiver still gets every message separately"
+         as one descriptor when full or older than the batch delay, plus one flush per repetition; \
+         the receiver still gets every message separately"
             .to_owned(),
+        format!(
+            "bus batched: batch delay {} µs (the flusher thread wakes about once per delay \
+             while batches flow)",
+            plan.one_way.batch_delay.as_micros()
+        ),
         "bus busy-polling: both endpoints WaitStrategy::Spin (the bench polls try_recv, as \
          recv does under Spin); parked: WaitStrategy::Park for endpoints and blocked senders"
             .to_owned(),
@@ -380,7 +388,7 @@ mod tests {
 
     #[test]
     fn quick_plan_is_smaller_than_the_full_one() {
-        let (q, f) = (plan(true), plan(false));
+        let (q, f) = (plan(true, Duration::ZERO), plan(false, Duration::ZERO));
         assert_eq!(q.round_trips.len(), f.round_trips.len());
         for (a, b) in q.round_trips.iter().zip(&f.round_trips) {
             assert_eq!(a.size, b.size);

@@ -27,8 +27,8 @@ use super::sender::Producer;
 /// tries again; the sender's own next call reports the error.
 const RETRY: Duration = Duration::from_millis(1);
 
-/// Timer slack asked for the thread (ns): the kernel's default of 50 µs would double a
-/// 50 µs batch delay.
+/// Timer slack asked for the thread (ns): the kernel's default of 50 µs would add a
+/// quarter to the default 200 µs batch delay.
 const TIMER_SLACK_NS: u64 = 1_000;
 
 /// Nanoseconds since a process-wide epoch; the clock of every deadline here.

@@ -86,8 +86,11 @@ struct PendingBatch {
     due: u64,
 }
 
-/// Default for [`Sender::set_batch_delay`].
-pub const DEFAULT_BATCH_DELAY: Duration = Duration::from_micros(50);
+/// Default for [`Sender::set_batch_delay`]. While batches flow, the flusher thread wakes
+/// about once per delay; at 200 µs that costs a streaming sender about a tenth of its
+/// batched throughput on a busy 2-core machine, at 50 µs close to half (see
+/// `BENCHMARKS.md`).
+pub const DEFAULT_BATCH_DELAY: Duration = Duration::from_micros(200);
 
 /// How soon the flusher looks again at a sender that was busy when it came.
 const BUSY_RETRY: Duration = Duration::from_micros(10);
@@ -313,7 +316,7 @@ impl Sender {
     }
 
     /// How long a batch may wait for more messages before it is sent anyway (default
-    /// 50 µs). A background thread of this process (one for all senders, started by the
+    /// 200 µs). A background thread of this process (one for all senders, started by the
     /// first batched send, parked while no batch is pending) sends batches that reach
     /// this age; `Duration::MAX` turns that off for this sender, which must then call
     /// [`Sender::flush`]. Applies from the next batch on.
