@@ -38,13 +38,14 @@ pub(crate) fn now_ns() -> u64 {
     u64::try_from(epoch.elapsed().as_nanos()).unwrap_or(u64::MAX - 1)
 }
 
-/// `now_ns() + delay`, or `u64::MAX` (never) when it does not fit.
-pub(crate) fn deadline(now: u64, delay: Duration) -> u64 {
-    u64::try_from(delay.as_nanos())
-        .ok()
-        .and_then(|d| now.checked_add(d))
-        .filter(|&t| t != u64::MAX)
-        .unwrap_or(u64::MAX)
+/// `now + delay_ns`, saturating at `u64::MAX` (never).
+pub(crate) fn deadline(now: u64, delay_ns: u64) -> u64 {
+    now.saturating_add(delay_ns)
+}
+
+/// A duration in nanoseconds, `u64::MAX` when it does not fit.
+pub(crate) fn nanos(d: Duration) -> u64 {
+    u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
 }
 
 /// The process's flusher thread and the senders it watches.
@@ -134,7 +135,7 @@ impl Flusher {
         for p in producers.iter() {
             let due = p.due.load(Ordering::SeqCst);
             let pending = if due <= now {
-                p.flush_from_timer(now, deadline(now, RETRY))
+                p.flush_from_timer(now, deadline(now, nanos(RETRY)))
             } else {
                 due
             };

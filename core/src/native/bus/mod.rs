@@ -77,6 +77,10 @@ use shared::Shared;
 /// A handle on a named bus; cheap to clone, usable from any thread. The process stays
 /// attached until the last handle, sender, receiver, loan and message is dropped; the
 /// last process to leave removes the segment's name.
+///
+/// Handles belong to the process that made them: a child created by `fork` must open
+/// the bus again with [`Bus::open`] and leave inherited handles alone (they are recorded
+/// as the parent's, and the batch flusher thread does not exist in the child).
 #[derive(Clone)]
 pub struct Bus {
     shared: Arc<Shared>,

@@ -10,7 +10,7 @@ use super::batch::{record_size, write_record, BATCH_BYTES, FLAG_BATCH};
 use super::compress::{compress, max_compressed, FLAG_LZ4};
 use super::config::{Backpressure, WaitStrategy, LIVENESS_CHECK};
 use super::error::BusError;
-use super::flusher::{deadline, now_ns, Flusher};
+use super::flusher::{deadline, nanos, now_ns, Flusher};
 use super::large::release_descriptor;
 use super::loan::Loan;
 use super::registry::{
@@ -64,9 +64,11 @@ pub(crate) struct Producer {
     name: String,
     handle: LaneHandle,
     policy: Backpressure,
-    /// The pending batch and the batch delay. Held around every push too: the lane has
-    /// one producer, and the flusher pushes on the sender's behalf.
+    /// The pending batch. Held around every push too: the lane has one producer, and
+    /// the flusher pushes on the sender's behalf.
     state: Mutex<State>,
+    /// The batch delay in nanoseconds (`u64::MAX`: no timer).
+    delay_ns: AtomicU64,
     /// When the pending batch is due (`flusher::now_ns` clock); `u64::MAX` if none is
     /// pending or it has no deadline.
     pub(crate) due: AtomicU64,
@@ -74,7 +76,6 @@ pub(crate) struct Producer {
 
 struct State {
     batch: Option<PendingBatch>,
-    delay: Duration,
 }
 
 /// The batch a sender is filling.
@@ -91,9 +92,6 @@ struct PendingBatch {
 /// batched throughput on a busy 2-core machine, at 50 µs close to half (see
 /// `BENCHMARKS.md`).
 pub const DEFAULT_BATCH_DELAY: Duration = Duration::from_micros(200);
-
-/// How soon the flusher looks again at a sender that was busy when it came.
-const BUSY_RETRY: Duration = Duration::from_micros(10);
 
 impl Producer {
     fn lock(&self) -> MutexGuard<'_, State> {
@@ -152,6 +150,11 @@ impl Producer {
         })
     }
 
+    /// When a batch opened at `now` is due (`u64::MAX`: never).
+    fn deadline(&self, now: u64) -> u64 {
+        deadline(now, self.delay_ns.load(Ordering::Relaxed))
+    }
+
     /// Takes the pending batch out of `st`, ready to push.
     fn take_batch(&self, st: &mut State) -> Option<Loan> {
         let mut b = st.batch.take()?;
@@ -183,8 +186,10 @@ impl Producer {
     /// Returns when the flusher should look again (`u64::MAX`: nothing pending).
     pub(crate) fn flush_from_timer(&self, now: u64, retry_at: u64) -> u64 {
         let Ok(mut st) = self.state.try_lock() else {
-            // The sender is in a call right now; look again shortly.
-            return deadline(now, BUSY_RETRY);
+            // The sender is in a call: it is not quiet, and checks the batch's age
+            // itself while it keeps sending. Look again one delay later (retrying sooner
+            // would preempt it again and again, on its own CPU if it is pinned).
+            return self.deadline(now);
         };
         match st.batch.as_ref().map(|b| b.due) {
             None => return u64::MAX,
@@ -228,10 +233,8 @@ impl Sender {
             name: name.into(),
             handle,
             policy,
-            state: Mutex::new(State {
-                batch: None,
-                delay: DEFAULT_BATCH_DELAY,
-            }),
+            state: Mutex::new(State { batch: None }),
+            delay_ns: AtomicU64::new(nanos(DEFAULT_BATCH_DELAY)),
             due: AtomicU64::new(u64::MAX),
         };
         Ok(Sender {
@@ -321,7 +324,7 @@ impl Sender {
     /// this age; `Duration::MAX` turns that off for this sender, which must then call
     /// [`Sender::flush`]. Applies from the next batch on.
     pub fn set_batch_delay(&mut self, delay: Duration) {
-        self.p.lock().delay = delay;
+        self.p.delay_ns.store(nanos(delay), Ordering::Relaxed);
     }
 
     /// Queues a copy of a small message in the sender's current batch (a 64 KiB pool
@@ -352,7 +355,7 @@ impl Sender {
             drop(st);
             let loan = self.loan(BATCH_BYTES)?;
             st = self.p.lock();
-            let due = deadline(now_ns(), st.delay);
+            let due = self.p.deadline(now_ns());
             st.batch = Some(PendingBatch {
                 loan,
                 used: 0,
@@ -402,7 +405,7 @@ impl Sender {
         };
         self.send_flagged(loan, FLAG_BATCH).map_err(|e| {
             let mut st = self.p.lock();
-            let due = deadline(now_ns(), st.delay);
+            let due = self.p.deadline(now_ns());
             self.p.restore_batch(&mut st, e.loan, due);
             e.error
         })
