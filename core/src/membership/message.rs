@@ -167,6 +167,23 @@ pub(crate) fn encode_update(w: &mut Writer<'_>, m: &Member, accuser: u64, gossip
         .str(meta.zone.as_deref().unwrap_or(""));
 }
 
+/// Encodes a whole member record (as an update without accuser); for snapshots and
+/// status replies.
+pub(crate) fn encode_member(w: &mut Writer<'_>, m: &Member) {
+    encode_update(w, m, 0, false);
+}
+
+/// Decodes [`encode_member`]'s output.
+pub(crate) fn decode_member(r: &mut Reader<'_>) -> Result<Member, DecodeError> {
+    if r.u8()? != RECORD {
+        return Err(DecodeError::Invalid("member record"));
+    }
+    match decode_update(r, false)? {
+        Msg::Update { member, .. } => Ok(member),
+        _ => Err(DecodeError::Invalid("member record")),
+    }
+}
+
 fn decode_update(r: &mut Reader<'_>, gossip: bool) -> Result<Msg, DecodeError> {
     let id = name(r, "member id too long")?;
     if id.is_empty() {

@@ -6,5 +6,6 @@
 #![allow(unsafe_code)]
 
 pub mod bus;
+pub mod net;
 pub mod router;
 pub mod shm;

@@ -1,0 +1,171 @@
+//! The node's driver thread: the sans-IO membership core run over a UDP socket.
+//!
+//! One loop: run due timers, wait for a datagram until the next deadline (at most
+//! [`MAX_WAIT`], so handle commands are picked up promptly), hand it to the core, send
+//! what the core queued, fan events out to subscribers, and rebuild and swap the
+//! placement layout when the placed members change.
+
+use core::sync::atomic::Ordering;
+use std::net::{SocketAddr, UdpSocket};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant as StdInstant};
+use std::vec::Vec;
+
+use arc_swap::ArcSwap;
+
+use super::config::NodeConfig;
+use super::error::NetError;
+use super::node::{lock, Command, Shared};
+use super::random::random_u64;
+use super::status::NodeStatus;
+use crate::membership::{Member, MemberTable, Membership, PlacementFollower};
+use crate::time::Instant;
+use crate::wire::{Codec, CodecConfig, ReplayConfig};
+
+/// Longest wait for a datagram before looking at commands again.
+const MAX_WAIT: Duration = Duration::from_millis(20);
+/// How often the published status is refreshed when nothing changed.
+const STATUS_EVERY: Duration = Duration::from_millis(100);
+/// Longest time spent spreading the goodbye after `leave`.
+const LEAVE_GRACE: Duration = Duration::from_millis(500);
+
+pub(crate) struct Driver {
+    udp: UdpSocket,
+    m: Membership,
+    follower: PlacementFollower,
+    start: StdInstant,
+}
+
+impl Driver {
+    /// The core, codec and placement for `cfg`, and the state shared with the handle.
+    pub fn new(
+        cfg: &NodeConfig,
+        udp: UdpSocket,
+        advertise: SocketAddr,
+        id: &str,
+    ) -> Result<(Driver, Shared), NetError> {
+        let codec = Codec::new(
+            CodecConfig {
+                label: cfg.label.clone(),
+                keyring: cfg.keyring.clone(),
+                encrypt: cfg.encrypt,
+                replay: ReplayConfig::default(),
+            },
+            random_u64()?,
+        )?;
+        let local = Member::new(id, advertise, cfg.meta.clone());
+        let start = StdInstant::now();
+        let mut m = Membership::new(
+            cfg.protocol.clone(),
+            local,
+            codec,
+            random_u64()?,
+            MemberTable::new(),
+            Instant::ZERO,
+        )?;
+        let mut follower = PlacementFollower::new(cfg.placement.clone())?;
+        follower.sync(&mut m)?;
+        m.join(Instant::ZERO, &cfg.seeds);
+        let status = NodeStatus::of(&m, follower.digest(), follower.rebuilds());
+        let shared = Shared {
+            placement: ArcSwap::from_pointee(follower.clone()),
+            status: ArcSwap::from_pointee(status),
+            subscribers: Mutex::new(Vec::new()),
+            commands: Mutex::new(Vec::new()),
+            stop: false.into(),
+            stopped: false.into(),
+        };
+        let driver = Driver {
+            udp,
+            m,
+            follower,
+            start,
+        };
+        Ok((driver, shared))
+    }
+
+    fn now(&self) -> Instant {
+        Instant::from_micros(self.start.elapsed().as_micros() as u64)
+    }
+
+    /// Runs until the handle asks to leave (or stop) and the grace period is over.
+    pub fn run(mut self, shared: &Shared) {
+        let mut buf = std::vec![0u8; 65_536];
+        let mut last_status = StdInstant::now();
+        let mut leave_until: Option<StdInstant> = None;
+        loop {
+            let commands = core::mem::take(&mut *lock(&shared.commands));
+            for c in commands {
+                let now = self.now();
+                match c {
+                    Command::UpdateMeta(meta) => self.m.update_meta(now, meta),
+                    Command::SetKeyring(k) => {
+                        let _ = self.m.codec_mut().set_keyring(Some(k));
+                    }
+                    Command::Leave => {
+                        if leave_until.is_none() {
+                            self.m.leave(now);
+                            let grace = (self.m.config().gossip_interval * 3).min(LEAVE_GRACE);
+                            leave_until = Some(StdInstant::now() + grace);
+                        }
+                    }
+                }
+            }
+            if shared.stop.load(Ordering::Acquire)
+                || leave_until.is_some_and(|t| StdInstant::now() >= t)
+            {
+                break;
+            }
+            let now = self.now();
+            let due = self.m.poll_timeout();
+            if due <= now {
+                self.m.handle_timeout(now);
+            } else {
+                let wait = (due - now).clamp(Duration::from_micros(100), MAX_WAIT);
+                let _ = self.udp.set_read_timeout(Some(wait));
+                // Errors are timeouts or ICMP reports of an earlier send (a peer that
+                // went away); the protocol handles both.
+                if let Ok((n, from)) = self.udp.recv_from(&mut buf) {
+                    let now = self.now();
+                    let _ = self.m.handle_datagram(now, from, &buf[..n]);
+                }
+            }
+            self.send_queued();
+            let changed = self.dispatch_events(shared);
+            if changed || last_status.elapsed() >= STATUS_EVERY {
+                self.publish_status(shared);
+                last_status = StdInstant::now();
+            }
+        }
+        self.send_queued();
+        self.publish_status(shared);
+        shared.stopped.store(true, Ordering::Release);
+        // Dropping the senders ends every `Events` iterator.
+        lock(&shared.subscribers).clear();
+    }
+
+    fn send_queued(&mut self) {
+        while let Some(t) = self.m.poll_transmit() {
+            let _ = self.udp.send_to(&t.payload, t.to);
+        }
+    }
+
+    /// Hands events to subscribers; on any, re-syncs placement and swaps in a new
+    /// layout if it changed. Returns whether there were events.
+    fn dispatch_events(&mut self, shared: &Shared) -> bool {
+        let mut any = false;
+        while let Some(e) = self.m.poll_event() {
+            any = true;
+            lock(&shared.subscribers).retain(|s| s.send(e.clone()).is_ok());
+        }
+        if any && self.follower.sync(&mut self.m).unwrap_or(false) {
+            shared.placement.store(Arc::new(self.follower.clone()));
+        }
+        any
+    }
+
+    fn publish_status(&self, shared: &Shared) {
+        let s = NodeStatus::of(&self.m, self.follower.digest(), self.follower.rebuilds());
+        shared.status.store(Arc::new(s));
+    }
+}
