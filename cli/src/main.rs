@@ -1,8 +1,9 @@
 //! `shoal`: command-line front end of shoal.
 //!
-//! Subcommands: `ring analyze`, `partitions sweep|analyze`, `bench ring|bus`,
-//! `vectors write|check`.
+//! Subcommands: `ring analyze`, `partitions sweep|analyze`, `bench ring|bus`, `sim`,
+//! `agent`, `status`, `vectors write|check`.
 
+mod agent;
 mod analyze;
 mod bench;
 mod keys;
@@ -47,6 +48,12 @@ enum Command {
     },
     /// Simulate a cluster: convergence, failure detection, false failures, load.
     Sim(sim::Args),
+    /// Run a member of a cluster: gossip over UDP, control over TCP on the same port;
+    /// prints membership events until SIGINT or SIGTERM.
+    Agent(agent::AgentArgs),
+    /// Print a running agent's view: members with status and incarnation, placement
+    /// digest, counters of rejected packets.
+    Status(agent::StatusArgs),
     /// Shared cross-language test vectors.
     Vectors {
         #[command(subcommand)]
@@ -104,6 +111,8 @@ fn main() {
             command: BenchCommand::Bus(a),
         } => bench::bus::run(a),
         Command::Sim(a) => sim::run(a),
+        Command::Agent(a) => agent::run_agent(a),
+        Command::Status(a) => agent::run_status(a),
         Command::Vectors {
             command: VectorsCommand::Write(a),
         } => vectors::write(a),

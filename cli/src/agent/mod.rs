@@ -1,0 +1,134 @@
+//! `shoal agent` (run a member of a cluster) and `shoal status` (ask one for its view).
+
+mod keyfile;
+mod output;
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use shoal_core::membership::Meta;
+use shoal_core::native::net::{query_status, Node, NodeConfig};
+
+/// Arguments of `shoal agent`.
+#[derive(clap::Args)]
+pub struct AgentArgs {
+    /// Address to listen on (UDP for gossip, TCP on the same port for control).
+    #[arg(long)]
+    bind: SocketAddr,
+    /// Address other members reach this one at (default: the bind address; required
+    /// when binding 0.0.0.0).
+    #[arg(long)]
+    advertise: Option<SocketAddr>,
+    /// A member to contact on start; repeat for several. None: start a new cluster.
+    #[arg(long = "seed")]
+    seeds: Vec<SocketAddr>,
+    /// Member id, stable across restarts (default: the advertise address).
+    #[arg(long)]
+    id: Option<String>,
+    /// Role announced to the others (for example QueryEngine).
+    #[arg(long, default_value = "")]
+    role: String,
+    /// Placement weight (0: holds no keys).
+    #[arg(long, default_value_t = 1)]
+    weight: u32,
+    /// Failure domain, for zone-distinct replicas.
+    #[arg(long)]
+    zone: Option<String>,
+    /// Cluster label; members of other labels are ignored.
+    #[arg(long, default_value = "shoal")]
+    label: String,
+    /// Key file: one 64-hex-digit key per line, the first seals, all are accepted.
+    /// Re-read on SIGHUP (key rotation without a restart).
+    #[arg(long)]
+    key_file: Option<String>,
+    /// Print events as JSON lines.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Arguments of `shoal status`.
+#[derive(clap::Args)]
+pub struct StatusArgs {
+    /// The agent's address (its bind or advertise address).
+    #[arg(long)]
+    agent: SocketAddr,
+    /// Print one JSON object.
+    #[arg(long)]
+    json: bool,
+    /// How long to wait for the agent, in milliseconds.
+    #[arg(long, default_value_t = 2000)]
+    timeout_ms: u64,
+}
+
+/// Runs an agent until SIGINT or SIGTERM, printing membership events.
+pub fn run_agent(a: AgentArgs) -> crate::CliResult {
+    let stop = Arc::new(AtomicBool::new(false));
+    let reload = Arc::new(AtomicBool::new(false));
+    for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        signal_hook::flag::register(sig, stop.clone())?;
+    }
+    signal_hook::flag::register(signal_hook::consts::SIGHUP, reload.clone())?;
+    let mut cfg = NodeConfig::new(a.bind);
+    cfg.advertise = a.advertise;
+    cfg.seeds = a.seeds;
+    cfg.id = a.id;
+    cfg.label = a.label;
+    cfg.meta = Meta {
+        role: a.role,
+        weight: a.weight,
+        zone: a.zone,
+    };
+    if let Some(path) = &a.key_file {
+        cfg.keyring = Some(keyfile::read(path)?);
+    }
+    let node = Node::start(cfg)?;
+    let events = node.events();
+    let local = node.status().local.clone();
+    if a.json {
+        let mut v = output::member_json(&local);
+        v["event"] = serde_json::json!("started");
+        println!("{v}");
+    } else {
+        println!("started {} {}", node.id(), local.addr());
+    }
+    while !stop.load(Ordering::Relaxed) {
+        if reload.swap(false, Ordering::Relaxed) {
+            if let Some(path) = &a.key_file {
+                match keyfile::read(path) {
+                    Ok(ring) => {
+                        node.set_keyring(ring)?;
+                        eprintln!("shoal agent: reloaded keys from {path}");
+                    }
+                    Err(e) => eprintln!("shoal agent: keys not reloaded: {e}"),
+                }
+            }
+        }
+        if let Some(e) = events.recv_timeout(Duration::from_millis(100)) {
+            println!("{}", output::event_line(&e, a.json));
+        }
+    }
+    node.leave();
+    if a.json {
+        println!("{}", serde_json::json!({"event": "stopped"}));
+    } else {
+        println!("stopped");
+    }
+    Ok(())
+}
+
+/// Prints an agent's view of the cluster.
+pub fn run_status(a: StatusArgs) -> crate::CliResult {
+    let s = query_status(a.agent, Duration::from_millis(a.timeout_ms))
+        .map_err(|e| format!("status of {}: {e}", a.agent))?;
+    if a.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&output::status_json(&s))?
+        );
+    } else {
+        print!("{}", output::status_text(&s));
+    }
+    Ok(())
+}
