@@ -82,6 +82,8 @@ enum BenchCommand {
     /// Round trips and throughput of the shared-memory bus vs a Unix socket between two
     /// pinned processes, and the pool's alloc + free cost.
     Bus(bench::bus::Args),
+    /// Agent processes on loopback: time to full view, failure detection after kill -9.
+    Cluster(bench::cluster::Args),
 }
 
 #[derive(Subcommand)]
@@ -110,6 +112,9 @@ fn main() {
         Command::Bench {
             command: BenchCommand::Bus(a),
         } => bench::bus::run(a),
+        Command::Bench {
+            command: BenchCommand::Cluster(a),
+        } => bench::cluster::run(a),
         Command::Sim(a) => sim::run(a),
         Command::Agent(a) => agent::run_agent(a),
         Command::Status(a) => agent::run_status(a),

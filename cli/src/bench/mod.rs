@@ -4,6 +4,9 @@
 //! * [`ring`] — placement lookups and builds against other consistent-hashing crates.
 //! * [`bus`] — the shared-memory bus against a Unix domain socket between two pinned
 //!   processes (round trips, one-way throughput), and the pool's alloc + free cost.
+//! * [`cluster`] — `shoal agent` processes on loopback: time to full view, failure
+//!   detection after `kill -9`, false failures.
 
 pub mod bus;
+pub mod cluster;
 pub mod ring;

@@ -66,7 +66,7 @@ pub struct Membership {
     // Failure detection.
     pub(crate) probe: Option<Probe>,
     pub(crate) next_probe: Instant,
-    pub(crate) probe_cursor: usize,
+    pub(crate) probe_order: super::probe::ProbeOrder,
     /// Members others suspect that this member has not probed yet (probed next, every
     /// other slot, to confirm or refute quickly).
     pub(crate) to_confirm: VecDeque<u64>,
@@ -148,7 +148,6 @@ impl Membership {
         let next_gossip = jitter(&mut rng, cfg.gossip_interval);
         let next_sync = jitter(&mut rng, cfg.sync_interval);
         let next_reconnect = now + cfg.reconnect_interval;
-        let probe_cursor = rng.below(table.live().max(1));
         Ok(Membership {
             cfg,
             me,
@@ -160,7 +159,7 @@ impl Membership {
             placement_digest: 0,
             probe: None,
             next_probe,
-            probe_cursor,
+            probe_order: Default::default(),
             to_confirm: VecDeque::new(),
             last_probe_confirmed: false,
             seq: 0,

@@ -1,8 +1,12 @@
 //! Failure detection: SWIM probes with indirect probes, Lifeguard suspicion and local
 //! health.
 //!
-//! Every `probe_interval` this member pings the next live member in round-robin order
-//! (so each member is probed by someone within one pass). With no ack after
+//! Every `probe_interval` this member pings the next live member of its own random
+//! round ([`ProbeOrder`]: a random start and a random stride coprime with the live
+//! count, drawn anew each round and whenever the count changes), so each member is
+//! probed within one pass and different members probe in different orders (a shared
+//! order would make every member probe the same one at the same time, leaving a
+//! failed member unprobed for most of a pass). With no ack after
 //! `probe_timeout` it asks `indirect_probes` others to ping the target for it; each
 //! relays the ack, or answers with a nack when the target stays silent, which tells
 //! this member its own network is working. With no ack by the end of the interval the
@@ -26,6 +30,50 @@ use crate::time::Instant;
 const MAX_RELAYS: usize = 256;
 /// Most suspects waiting for a confirming probe.
 const MAX_TO_CONFIRM: usize = 16;
+
+/// This member's order of probing: a permutation of the live ranks
+/// `(start + step · stride) mod live`, `stride` coprime with `live`.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct ProbeOrder {
+    live: u64,
+    start: u64,
+    stride: u64,
+    step: u64,
+}
+
+impl ProbeOrder {
+    /// The next live rank to probe, with `live >= 1` members; starts a new random round
+    /// when the last one is done or the live count changed.
+    pub(crate) fn next(&mut self, live: usize, rng: &mut crate::rng::Rng) -> usize {
+        let live = live.max(1) as u64;
+        if live != self.live || self.step >= live {
+            self.live = live;
+            self.step = 0;
+            self.start = rng.below(live as usize) as u64;
+            self.stride = 1;
+            if live > 2 {
+                // Coprime strides are common (6/π² of them): a few draws suffice.
+                for _ in 0..64 {
+                    let s = 1 + rng.below(live as usize - 1) as u64;
+                    if gcd(s, live) == 1 {
+                        self.stride = s;
+                        break;
+                    }
+                }
+            }
+        }
+        let rank = (self.start + self.step * self.stride) % live;
+        self.step += 1;
+        rank as usize
+    }
+}
+
+fn gcd(mut a: u64, mut b: u64) -> u64 {
+    while b != 0 {
+        (a, b) = (b, a % b);
+    }
+    a
+}
 
 /// The probe in flight.
 #[derive(Debug, Clone)]
@@ -155,8 +203,8 @@ impl Membership {
             if target.is_some() {
                 break;
             }
-            self.probe_cursor = (self.probe_cursor + 1) % live;
-            if let Some(m) = self.table.nth_live(self.probe_cursor) {
+            let rank = self.probe_order.next(live, &mut self.rng);
+            if let Some(m) = self.table.nth_live(rank) {
                 if m.key() != self.me.key() {
                     target = Some(m.clone());
                     break;
@@ -342,5 +390,56 @@ impl Membership {
             self.stats.declared_failed += 1;
             self.emit(Event::Failed(dead));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ProbeOrder;
+    use crate::rng::Rng;
+    use alloc::vec::Vec;
+
+    #[test]
+    fn a_round_visits_every_rank_once() {
+        let mut rng = Rng::new(7);
+        for live in 1..200usize {
+            let mut order = ProbeOrder::default();
+            let mut seen: Vec<usize> = (0..live).map(|_| order.next(live, &mut rng)).collect();
+            seen.sort_unstable();
+            assert_eq!(seen, (0..live).collect::<Vec<_>>(), "live = {live}");
+        }
+    }
+
+    #[test]
+    fn members_probe_in_different_orders() {
+        let live = 50;
+        let rounds: Vec<Vec<usize>> = (0..20u64)
+            .map(|seed| {
+                let mut rng = Rng::new(seed);
+                let mut order = ProbeOrder::default();
+                (0..live).map(|_| order.next(live, &mut rng)).collect()
+            })
+            .collect();
+        // When is rank 17 probed in each member's round: spread out, not all at once.
+        let mut when: Vec<usize> = rounds
+            .iter()
+            .map(|r| r.iter().position(|&x| x == 17).unwrap())
+            .collect();
+        when.sort_unstable();
+        when.dedup();
+        assert!(when.len() >= 10, "{when:?}");
+        assert!(when[0] < live / 4, "{when:?}");
+    }
+
+    #[test]
+    fn a_new_live_count_starts_a_new_round() {
+        let mut rng = Rng::new(1);
+        let mut order = ProbeOrder::default();
+        for _ in 0..3 {
+            order.next(10, &mut rng);
+        }
+        let mut seen: Vec<usize> = (0..11).map(|_| order.next(11, &mut rng)).collect();
+        seen.sort_unstable();
+        assert_eq!(seen, (0..11).collect::<Vec<_>>());
     }
 }

@@ -100,14 +100,8 @@ impl Node {
     /// Errors: [`NetError::Io`] if an address cannot be bound,
     /// [`NetError::InvalidConfig`] for settings the protocol rejects.
     pub fn start(cfg: NodeConfig) -> Result<Node, NetError> {
-        let udp = UdpSocket::bind(cfg.bind)?;
+        let (udp, tcp_listener) = bind_pair(cfg.bind)?;
         let local = udp.local_addr()?;
-        let tcp_listener = TcpListener::bind(local).map_err(|e| {
-            NetError::Io(std::io::Error::new(
-                e.kind(),
-                std::format!("TCP listener on {local}: {e}"),
-            ))
-        })?;
         let advertise = match cfg.advertise {
             Some(a) => a,
             None if local.ip().is_unspecified() => {
@@ -226,6 +220,35 @@ impl Node {
             let _ = t.join();
         }
     }
+}
+
+/// Binds the UDP socket and the TCP listener on one port. With port 0 the kernel picks
+/// a TCP port first (TCP ports are the contended ones: outgoing connections use them
+/// too), then UDP takes the same number; if that one is taken, try another.
+fn bind_pair(bind: SocketAddr) -> Result<(UdpSocket, TcpListener), NetError> {
+    let context = |what: &str, at: SocketAddr, e: std::io::Error| {
+        NetError::Io(std::io::Error::new(
+            e.kind(),
+            std::format!("{what} on {at}: {e}"),
+        ))
+    };
+    if bind.port() != 0 {
+        let udp = UdpSocket::bind(bind).map_err(|e| context("UDP socket", bind, e))?;
+        let tcp = TcpListener::bind(bind).map_err(|e| context("TCP listener", bind, e))?;
+        return Ok((udp, tcp));
+    }
+    let mut last = None;
+    for _ in 0..64 {
+        let tcp = TcpListener::bind(bind).map_err(|e| context("TCP listener", bind, e))?;
+        let at = tcp.local_addr()?;
+        match UdpSocket::bind(at) {
+            Ok(udp) => return Ok((udp, tcp)),
+            Err(e) if e.kind() == std::io::ErrorKind::AddrInUse => last = Some(e),
+            Err(e) => return Err(context("UDP socket", at, e)),
+        }
+    }
+    let e = last.unwrap_or_else(|| std::io::ErrorKind::AddrInUse.into());
+    Err(context("UDP socket", bind, e))
 }
 
 /// An address `local`'s listener can be reached at from this host.
