@@ -124,7 +124,16 @@ impl Node {
             let shared = shared.clone();
             std::thread::Builder::new()
                 .name("shoal-node-tcp".into())
-                .spawn(move || tcp::serve(tcp_listener, &shared))?
+                .spawn(move || tcp::serve(tcp_listener, &shared))
+        };
+        let t = match t {
+            Ok(t) => t,
+            Err(e) => {
+                // Do not leave the driver running without a handle.
+                shared.stop.store(true, Ordering::Release);
+                let _ = d.join();
+                return Err(e.into());
+            }
         };
         Ok(Node {
             shared,
