@@ -9,4 +9,5 @@
 
 pub mod bus;
 pub mod cluster;
+pub mod machine;
 pub mod ring;

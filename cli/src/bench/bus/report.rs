@@ -3,6 +3,8 @@
 
 use serde::Serialize;
 
+pub use crate::bench::machine::Machine;
+
 use super::harness::Placement;
 use super::pool::PoolRow;
 use super::stats::Summary;
@@ -13,23 +15,6 @@ pub const BUS: &str = "shoal bus";
 pub const UDS: &str = "unix socket";
 /// Wait label of the socket rows: they block in the kernel.
 pub const KERNEL: &str = "kernel";
-
-/// The machine the numbers come from.
-#[derive(Debug, Serialize)]
-pub struct Machine {
-    /// Logical CPUs available to the process.
-    pub nproc: usize,
-    /// `model name` from /proc/cpuinfo, when readable.
-    pub cpu_model: Option<String>,
-    /// Kernel release, when readable.
-    pub kernel: Option<String>,
-    /// Operating system.
-    pub os: &'static str,
-    /// Architecture.
-    pub arch: &'static str,
-    /// `release` or `debug` (debug numbers are meaningless for comparison).
-    pub build: &'static str,
-}
 
 /// The settings of the run.
 #[derive(Debug, Serialize)]

@@ -111,33 +111,6 @@ pub fn plan(quick: bool, batch_delay: Duration) -> Plan {
     }
 }
 
-fn read_trimmed(path: &str) -> Option<String> {
-    std::fs::read_to_string(path)
-        .ok()
-        .map(|s| s.trim().to_owned())
-}
-
-fn machine() -> Machine {
-    let cpu_model = std::fs::read_to_string("/proc/cpuinfo").ok().and_then(|s| {
-        s.lines()
-            .find(|l| l.starts_with("model name"))
-            .and_then(|l| l.split_once(':'))
-            .map(|(_, v)| v.trim().to_owned())
-    });
-    Machine {
-        nproc: std::thread::available_parallelism().map_or(1, |n| n.get()),
-        cpu_model,
-        kernel: read_trimmed("/proc/sys/kernel/osrelease"),
-        os: std::env::consts::OS,
-        arch: std::env::consts::ARCH,
-        build: if cfg!(debug_assertions) {
-            "debug"
-        } else {
-            "release"
-        },
-    }
-}
-
 /// Rows of a failed measurement keep their place with the error as note.
 fn failed(errors: &mut Vec<String>, what: String, e: &dyn std::fmt::Display) -> Option<String> {
     let msg = format!("{what}: {e}");
@@ -235,7 +208,7 @@ pub fn steps(plan: &Plan) -> usize {
 /// a row without numbers and an entry in [`Report::errors`]; the others still run.
 pub fn collect(plan: &Plan, quick: bool, mut progress: impl FnMut(&str)) -> Report {
     // Before pinning: afterwards this thread may use one CPU only.
-    let machine = machine();
+    let machine = Machine::detect();
     let placement = Placement::pin_parent();
     let cpu = placement.child_cpu;
     let clock_read_ns = harness::clock_overhead_ns();

@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
+use super::machine::Machine;
 use measure::Budget;
 use suite::{Kind, Plan, Scenario};
 
@@ -25,19 +26,6 @@ pub struct Args {
     /// numbers are only indicative.
     #[arg(long)]
     quick: bool,
-}
-
-/// The machine the numbers come from.
-#[derive(Debug, Serialize)]
-struct Machine {
-    /// Logical CPUs available to the process.
-    nproc: usize,
-    /// `model name` from /proc/cpuinfo, when readable.
-    cpu_model: Option<String>,
-    os: &'static str,
-    arch: &'static str,
-    /// `release` or `debug` (debug numbers are meaningless for comparison).
-    build: &'static str,
 }
 
 /// The settings of the run.
@@ -97,26 +85,6 @@ fn plan(quick: bool) -> Plan {
     }
 }
 
-fn machine() -> Machine {
-    let cpu_model = std::fs::read_to_string("/proc/cpuinfo").ok().and_then(|s| {
-        s.lines()
-            .find(|l| l.starts_with("model name"))
-            .and_then(|l| l.split_once(':'))
-            .map(|(_, v)| v.trim().to_owned())
-    });
-    Machine {
-        nproc: std::thread::available_parallelism().map_or(1, |n| n.get()),
-        cpu_model,
-        os: std::env::consts::OS,
-        arch: std::env::consts::ARCH,
-        build: if cfg!(debug_assertions) {
-            "debug"
-        } else {
-            "release"
-        },
-    }
-}
-
 fn collect(
     plan: &Plan,
     quick: bool,
@@ -124,7 +92,7 @@ fn collect(
 ) -> Result<Report, Box<dyn std::error::Error>> {
     let scenarios = suite::run_all(plan, &mut progress)?;
     Ok(Report {
-        machine: machine(),
+        machine: Machine::detect(),
         settings: Settings {
             quick,
             keys: plan.keys,
