@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use shoal_core::membership::Meta;
-use shoal_core::native::net::{query_status, Node, NodeConfig};
+use shoal_core::native::net::{query_status, Impairment, Node, NodeConfig};
 
 /// Arguments of `shoal agent`.
 #[derive(clap::Args)]
@@ -46,6 +46,12 @@ pub struct AgentArgs {
     /// Print events as JSON lines.
     #[arg(long)]
     json: bool,
+    /// Testing: drop this share (0 to 1) of the agent's outgoing gossip datagrams.
+    #[arg(long, default_value_t = 0.0, value_name = "P")]
+    inject_loss: f64,
+    /// Testing: delay every outgoing gossip datagram by this many milliseconds.
+    #[arg(long, default_value_t = 0, value_name = "MS")]
+    inject_delay_ms: u64,
 }
 
 /// Arguments of `shoal status`.
@@ -83,6 +89,11 @@ pub fn run_agent(a: AgentArgs) -> crate::CliResult {
     if let Some(path) = &a.key_file {
         cfg.keyring = Some(keyfile::read(path)?);
     }
+    cfg.impair = Impairment {
+        loss: a.inject_loss,
+        delay: Duration::from_millis(a.inject_delay_ms),
+        jitter: Duration::ZERO,
+    };
     let node = Node::start(cfg)?;
     let events = node.events();
     let local = node.status().local.clone();

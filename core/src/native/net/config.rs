@@ -4,6 +4,7 @@ use std::net::SocketAddr;
 use std::string::String;
 use std::vec::Vec;
 
+use super::impair::Impairment;
 use crate::membership::{Config, Meta, PlacementSpec};
 use crate::ring::HashScheme;
 use crate::wire::Keyring;
@@ -40,6 +41,9 @@ pub struct NodeConfig {
     /// The layout kept in step with the live members. Default: an XXH3 ring with 160
     /// points per unit of weight.
     pub placement: PlacementSpec,
+    /// Loss and delay injected into this node's outgoing datagrams, for tests of bad
+    /// networks. Default: none.
+    pub impair: Impairment,
 }
 
 impl NodeConfig {
@@ -59,6 +63,7 @@ impl NodeConfig {
                 scheme: HashScheme::Xxh3,
                 vnodes: 160,
             },
+            impair: Impairment::default(),
         }
     }
 }

@@ -15,6 +15,7 @@ use arc_swap::ArcSwap;
 
 use super::config::NodeConfig;
 use super::error::NetError;
+use super::impair::Impaired;
 use super::node::{lock, Command, Shared};
 use super::random::random_u64;
 use super::status::NodeStatus;
@@ -34,6 +35,8 @@ pub(crate) struct Driver {
     m: Membership,
     follower: PlacementFollower,
     start: StdInstant,
+    /// Injected loss and delay (`None`: datagrams go out as they are).
+    impaired: Option<Impaired>,
 }
 
 impl Driver {
@@ -44,6 +47,9 @@ impl Driver {
         advertise: SocketAddr,
         id: &str,
     ) -> Result<(Driver, Shared), NetError> {
+        cfg.impair
+            .validate()
+            .map_err(NetError::InvalidConfig)?;
         let codec = Codec::new(
             CodecConfig {
                 label: cfg.label.clone(),
@@ -75,11 +81,17 @@ impl Driver {
             stop: false.into(),
             stopped: false.into(),
         };
+        let impaired = if cfg.impair.is_none() {
+            None
+        } else {
+            Some(Impaired::new(cfg.impair, random_u64()?))
+        };
         let driver = Driver {
             udp,
             m,
             follower,
             start,
+            impaired,
         };
         Ok((driver, shared))
     }
@@ -117,8 +129,11 @@ impl Driver {
                 break;
             }
             let now = self.now();
-            let due = self.m.poll_timeout();
-            if due <= now {
+            let mut due = self.m.poll_timeout();
+            if let Some(t) = self.impaired.as_ref().and_then(Impaired::next_due) {
+                due = due.min(now + t.saturating_duration_since(StdInstant::now()));
+            }
+            if self.m.poll_timeout() <= now {
                 self.m.handle_timeout(now);
             } else {
                 let wait = (due - now).clamp(Duration::from_micros(100), MAX_WAIT);
@@ -145,8 +160,20 @@ impl Driver {
     }
 
     fn send_queued(&mut self) {
+        let Some(imp) = self.impaired.as_mut() else {
+            while let Some(t) = self.m.poll_transmit() {
+                let _ = self.udp.send_to(&t.payload, t.to);
+            }
+            return;
+        };
+        let now = StdInstant::now();
         while let Some(t) = self.m.poll_transmit() {
-            let _ = self.udp.send_to(&t.payload, t.to);
+            if let Some((to, p)) = imp.offer(now, t.to, t.payload) {
+                let _ = self.udp.send_to(&p, to);
+            }
+        }
+        while let Some((to, p)) = imp.due(now) {
+            let _ = self.udp.send_to(&p, to);
         }
     }
 
@@ -165,7 +192,10 @@ impl Driver {
     }
 
     fn publish_status(&self, shared: &Shared) {
-        let s = NodeStatus::of(&self.m, self.follower.digest(), self.follower.rebuilds());
+        let mut s = NodeStatus::of(&self.m, self.follower.digest(), self.follower.rebuilds());
+        if let Some(imp) = &self.impaired {
+            s.counters.push(("impair_dropped".into(), imp.dropped));
+        }
         shared.status.store(Arc::new(s));
     }
 }

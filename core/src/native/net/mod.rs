@@ -4,7 +4,8 @@
 //!
 //! Files: `config.rs` ([`NodeConfig`]), `node.rs` (the handle), `driver.rs` (the UDP
 //! loop around the sans-IO core), `tcp.rs` (the listener), `control.rs` (framing and
-//! [`query_status`]), `status.rs` ([`NodeStatus`] and its encoding), `error.rs`.
+//! [`query_status`]), `status.rs` ([`NodeStatus`] and its encoding), `impair.rs` (injected loss and
+//! delay, [`Impairment`]), `error.rs`.
 //!
 //! # Example
 //!
@@ -32,6 +33,7 @@ mod config;
 mod control;
 mod driver;
 mod error;
+mod impair;
 mod node;
 mod random;
 mod status;
@@ -40,5 +42,6 @@ mod tcp;
 pub use config::NodeConfig;
 pub use control::{query_status, MAX_FRAME};
 pub use error::NetError;
+pub use impair::Impairment;
 pub use node::{Events, Node};
 pub use status::NodeStatus;
