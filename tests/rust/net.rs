@@ -7,7 +7,7 @@ use std::net::{SocketAddr, TcpStream, UdpSocket};
 use std::time::{Duration, Instant};
 
 use shoal_core::membership::{Config, Event, Meta, Status};
-use shoal_core::native::net::{query_status, NetError, Node, NodeConfig, NodeStatus};
+use shoal_core::native::net::{query_status, Impairment, NetError, Node, NodeConfig, NodeStatus};
 use shoal_core::wire::{Key, Keyring};
 
 /// Faster-than-LAN timings so tests finish quickly.
@@ -286,4 +286,37 @@ fn configuration_errors_are_reported() {
     let a = Node::start(config(&[], None)).unwrap();
     let clash = NodeConfig::new(a.local_addr());
     assert!(matches!(Node::start(clash), Err(NetError::Io(_))));
+}
+
+#[test]
+fn a_newcomer_whose_datagrams_are_all_lost_still_gets_the_whole_view_over_tcp() {
+    let mut cfg = config(&[], None);
+    // Long roles make every record large: the view needs several datagrams.
+    cfg.meta.role = "r".repeat(200);
+    let a = Node::start(cfg).unwrap();
+    let seeds = [a.local_addr()];
+    let others: Vec<Node> = (0..11)
+        .map(|_| {
+            let mut c = config(&seeds, None);
+            c.meta.role = "r".repeat(200);
+            Node::start(c).unwrap()
+        })
+        .collect();
+    eventually("twelve members", || {
+        live(&a) == 12 && others.iter().all(|n| live(n) == 12)
+    });
+    let view_bytes: usize = a.status().members.len() * 200;
+    assert!(view_bytes > 1500, "the view must not fit a datagram");
+    // Every datagram the newcomer sends is dropped: it can only be heard over TCP.
+    let mut c = config(&seeds, None);
+    c.impair = Impairment {
+        loss: 1.0,
+        ..Impairment::default()
+    };
+    let newcomer = Node::start(c).unwrap();
+    eventually("the newcomer sees everyone", || live(&newcomer) == 13);
+    eventually("the seed sees the newcomer", || live(&a) == 13);
+    assert!(newcomer.status().counter("state_syncs").unwrap() >= 1);
+    assert!(newcomer.status().counter("impair_dropped").unwrap() > 0);
+    assert!(a.status().counter("state_syncs").unwrap() >= 1);
 }

@@ -586,6 +586,12 @@ impl Membership {
         }
     }
 
+    /// The address of a random live member other than this one (`None` when alone):
+    /// a peer for an exchange outside the protocol, such as a full-state sync.
+    pub fn random_live_addr(&mut self) -> Option<SocketAddr> {
+        self.random_live(1, &[]).pop().map(|m| m.addr())
+    }
+
     /// Up to `n` distinct random live members other than this one and `exclude`.
     pub(crate) fn random_live(&mut self, n: usize, exclude: &[u64]) -> Vec<Member> {
         let live = self.table.live();

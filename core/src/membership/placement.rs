@@ -152,6 +152,30 @@ impl PlacementFollower {
     pub fn rebuilds(&self) -> u64 {
         self.rebuilds
     }
+
+    fn placement(&self) -> &dyn crate::placement::Placement {
+        match &self.layout {
+            Layout::Ring(r) => r,
+            Layout::Table(t) => t,
+        }
+    }
+}
+
+/// The follower places keys as its current layout does, so a
+/// [`Router`](crate::router::Router) can route by it.
+impl crate::placement::Placement for PlacementFollower {
+    fn algorithm(&self) -> &'static str {
+        self.placement().algorithm()
+    }
+    fn node_count(&self) -> usize {
+        self.placement().node_count()
+    }
+    fn key_position(&self, key: &[u8]) -> u64 {
+        self.placement().key_position(key)
+    }
+    fn locate_hash(&self, position: u64) -> Option<&str> {
+        self.placement().locate_hash(position)
+    }
 }
 
 #[cfg(test)]

@@ -171,6 +171,21 @@ impl Membership {
         self.send_records(to, &records);
     }
 
+    /// Seals every record of the view (this member's included) for `to`, in as many
+    /// packets as they need, and returns them instead of queueing them: a full-state
+    /// push for a stream transport such as TCP, where a view larger than a datagram
+    /// arrives whole. The receiver hands each packet to
+    /// [`handle_datagram`](Membership::handle_datagram) as if it came from `to`'s
+    /// side, so it is authenticated and merged like any other.
+    pub fn seal_state(&mut self, to: SocketAddr) -> Vec<Vec<u8>> {
+        let mut records = Vec::new();
+        self.table.for_each(|m| records.push(m.clone()));
+        let queued = core::mem::take(&mut self.transmits);
+        self.send_records(to, &records);
+        let state = core::mem::replace(&mut self.transmits, queued);
+        state.into_iter().map(|t| t.payload).collect()
+    }
+
     pub(crate) fn reconnect(&mut self, now: Instant) {
         // Seeds never heard from, or whose member is no longer live.
         let lost: Vec<SocketAddr> = self

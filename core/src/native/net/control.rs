@@ -1,5 +1,5 @@
-//! The TCP side of a node: length-framed messages on the node's port. Today it answers
-//! status requests (`shoal status`); routed payloads use the same framing.
+//! The TCP side of a node: length-framed messages on the node's port: status requests
+//! (`shoal status`) and routed payloads with their acknowledgements (`route/`).
 //!
 //! A frame is `"SHOL"`, a version byte, a kind byte, the payload length (u32,
 //! little-endian) and the payload. Lengths above [`MAX_FRAME`] are refused before
@@ -29,6 +29,26 @@ pub(crate) mod kind {
     pub const STATUS: u8 = 2;
     /// Node → client: the request failed; the payload is a UTF-8 reason.
     pub const ERROR: u8 = 3;
+    /// Sender → owner: a routed payload (see `route::frame`).
+    pub const ROUTE: u8 = 4;
+    /// Owner → sender: these routed payloads are delivered.
+    pub const ACK: u8 = 5;
+    /// Owner → sender: this routed payload was not delivered, and why.
+    pub const NACK: u8 = 6;
+    /// Member → member: send me your whole member table (payload: ours).
+    pub const STATE_REQUEST: u8 = 7;
+    /// Member → member: a whole member table.
+    pub const STATE: u8 = 8;
+}
+
+/// The 10-byte head of a frame of `kind` with a payload of `len` bytes.
+pub(crate) fn frame_head(kind: u8, len: u32) -> [u8; 10] {
+    let mut head = [0u8; 10];
+    head[..4].copy_from_slice(MAGIC);
+    head[4] = VERSION;
+    head[5] = kind;
+    head[6..].copy_from_slice(&len.to_le_bytes());
+    head
 }
 
 /// Writes one frame.
@@ -37,13 +57,11 @@ pub(crate) fn write_frame(w: &mut impl Write, kind: u8, payload: &[u8]) -> io::R
         .ok()
         .filter(|&l| l <= MAX_FRAME)
         .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "frame too large"))?;
-    let mut head = [0u8; 10];
-    head[..4].copy_from_slice(MAGIC);
-    head[4] = VERSION;
-    head[5] = kind;
-    head[6..].copy_from_slice(&len.to_le_bytes());
-    w.write_all(&head)?;
-    w.write_all(payload)?;
+    // One write: a head and payload written apart could wait on Nagle's algorithm.
+    let mut frame = Vec::with_capacity(10 + payload.len());
+    frame.extend_from_slice(&frame_head(kind, len));
+    frame.extend_from_slice(payload);
+    w.write_all(&frame)?;
     w.flush()
 }
 

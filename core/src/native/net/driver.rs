@@ -7,7 +7,8 @@
 
 use core::sync::atomic::Ordering;
 use std::net::{SocketAddr, UdpSocket};
-use std::sync::{Arc, Mutex};
+use std::sync::{mpsc, Arc, Mutex};
+use std::thread::JoinHandle;
 use std::time::{Duration, Instant as StdInstant};
 use std::vec::Vec;
 
@@ -18,6 +19,8 @@ use super::error::NetError;
 use super::impair::Impaired;
 use super::node::{lock, Command, Shared};
 use super::random::random_u64;
+use super::route::inbox::Inbox;
+use super::state::{self, STATE_SYNC_EVERY};
 use super::status::NodeStatus;
 use crate::membership::{Member, MemberTable, Membership, PlacementFollower};
 use crate::time::Instant;
@@ -37,6 +40,15 @@ pub(crate) struct Driver {
     start: StdInstant,
     /// Injected loss and delay (`None`: datagrams go out as they are).
     impaired: Option<Impaired>,
+    /// Seals full-state pushes (a session of its own, see `state.rs`).
+    state_codec: Codec,
+    advertise: SocketAddr,
+    seeds: Vec<SocketAddr>,
+    /// The full-state exchange in flight, if any.
+    syncing: Option<JoinHandle<()>>,
+    next_state_sync: StdInstant,
+    /// Full-state exchanges completed (as requester or answerer).
+    state_syncs: u64,
 }
 
 impl Driver {
@@ -47,18 +59,15 @@ impl Driver {
         advertise: SocketAddr,
         id: &str,
     ) -> Result<(Driver, Shared), NetError> {
-        cfg.impair
-            .validate()
-            .map_err(NetError::InvalidConfig)?;
-        let codec = Codec::new(
-            CodecConfig {
-                label: cfg.label.clone(),
-                keyring: cfg.keyring.clone(),
-                encrypt: cfg.encrypt,
-                replay: ReplayConfig::default(),
-            },
-            random_u64()?,
-        )?;
+        cfg.impair.validate().map_err(NetError::InvalidConfig)?;
+        let codec_cfg = CodecConfig {
+            label: cfg.label.clone(),
+            keyring: cfg.keyring.clone(),
+            encrypt: cfg.encrypt,
+            replay: ReplayConfig::default(),
+        };
+        let codec = Codec::new(codec_cfg.clone(), random_u64()?)?;
+        let state_codec = Codec::new(codec_cfg, random_u64()?)?;
         let local = Member::new(id, advertise, cfg.meta.clone());
         let start = StdInstant::now();
         let mut m = Membership::new(
@@ -80,6 +89,8 @@ impl Driver {
             commands: Mutex::new(Vec::new()),
             stop: false.into(),
             stopped: false.into(),
+            id: id.into(),
+            inbox: Mutex::new(Inbox::default()),
         };
         let impaired = if cfg.impair.is_none() {
             None
@@ -92,6 +103,12 @@ impl Driver {
             follower,
             start,
             impaired,
+            state_codec,
+            advertise,
+            seeds: cfg.seeds.clone(),
+            syncing: None,
+            next_state_sync: StdInstant::now(),
+            state_syncs: 0,
         };
         Ok((driver, shared))
     }
@@ -101,7 +118,8 @@ impl Driver {
     }
 
     /// Runs until the handle asks to leave (or stop) and the grace period is over.
-    pub fn run(mut self, shared: &Shared) {
+    pub fn run(mut self, shared: Arc<Shared>) {
+        let shared = &shared;
         let mut buf = std::vec![0u8; 65_536];
         let mut last_status = StdInstant::now();
         let mut leave_until: Option<StdInstant> = None;
@@ -112,8 +130,14 @@ impl Driver {
                 match c {
                     Command::UpdateMeta(meta) => self.m.update_meta(now, meta),
                     Command::SetKeyring(k) => {
+                        let _ = self.state_codec.set_keyring(Some(k.clone()));
                         let _ = self.m.codec_mut().set_keyring(Some(k));
                     }
+                    Command::MergeState {
+                        from,
+                        packets,
+                        reply,
+                    } => self.merge_state(from, &packets, reply),
                     Command::Leave => {
                         if leave_until.is_none() {
                             self.m.leave(now);
@@ -146,6 +170,9 @@ impl Driver {
                 }
             }
             self.send_queued();
+            if leave_until.is_none() {
+                self.maybe_sync_state(shared);
+            }
             let changed = self.dispatch_events(shared);
             if changed || last_status.elapsed() >= STATUS_EVERY {
                 self.publish_status(shared);
@@ -155,8 +182,63 @@ impl Driver {
         self.send_queued();
         self.publish_status(shared);
         shared.stopped.store(true, Ordering::Release);
+        if let Some(t) = self.syncing.take() {
+            let _ = t.join(); // bounded by the exchange's timeouts
+        }
         // Dropping the senders ends every `Events` iterator.
         lock(&shared.subscribers).clear();
+    }
+
+    /// Our whole view as sealed packets for `to`, by the state codec.
+    fn sealed_state(&mut self, to: SocketAddr) -> Vec<Vec<u8>> {
+        core::mem::swap(self.m.codec_mut(), &mut self.state_codec);
+        let packets = self.m.seal_state(to);
+        core::mem::swap(self.m.codec_mut(), &mut self.state_codec);
+        packets
+    }
+
+    /// Merges a peer's full state (from TCP); answers with ours when asked.
+    fn merge_state(
+        &mut self,
+        from: SocketAddr,
+        packets: &[Vec<u8>],
+        reply: Option<mpsc::Sender<Vec<Vec<u8>>>>,
+    ) {
+        let now = self.now();
+        for p in packets {
+            let _ = self.m.handle_datagram(now, from, p);
+        }
+        if let Some(reply) = reply {
+            let _ = reply.send(self.sealed_state(from));
+        }
+        self.state_syncs += 1;
+    }
+
+    /// Starts a full-state exchange when one is due: with the first seed on start,
+    /// then with a random live member every [`STATE_SYNC_EVERY`].
+    fn maybe_sync_state(&mut self, shared: &Arc<Shared>) {
+        if StdInstant::now() < self.next_state_sync
+            || self.syncing.as_ref().is_some_and(|t| !t.is_finished())
+        {
+            return;
+        }
+        self.next_state_sync = StdInstant::now() + STATE_SYNC_EVERY;
+        let peer = if self.state_syncs == 0 && !self.seeds.is_empty() {
+            self.seeds.first().copied()
+        } else {
+            self.m.random_live_addr()
+        };
+        let Some(peer) = peer.filter(|&p| p != self.advertise) else {
+            return;
+        };
+        let packets = self.sealed_state(peer);
+        let (shared, advertise) = (shared.clone(), self.advertise);
+        self.syncing = std::thread::Builder::new()
+            .name("shoal-node-sync".into())
+            .spawn(move || {
+                let _ = state::exchange(&shared, advertise, peer, &packets);
+            })
+            .ok();
     }
 
     fn send_queued(&mut self) {
@@ -196,6 +278,13 @@ impl Driver {
         if let Some(imp) = &self.impaired {
             s.counters.push(("impair_dropped".into(), imp.dropped));
         }
+        s.counters.push(("state_syncs".into(), self.state_syncs));
+        let routes = lock(&shared.inbox).counters;
+        s.counters
+            .push(("routes_delivered".into(), routes.delivered));
+        s.counters
+            .push(("routes_duplicate".into(), routes.duplicates));
+        s.counters.push(("routes_refused".into(), routes.refused));
         shared.status.store(Arc::new(s));
     }
 }

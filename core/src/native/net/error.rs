@@ -18,6 +18,13 @@ pub enum NetError {
     Refused(String),
     /// The node has stopped.
     Stopped,
+    /// No member is placed, so a key has no owner.
+    NoOwner,
+    /// A routed payload (with its key and owner) is larger than a frame may be; the
+    /// size in bytes.
+    TooLarge(usize),
+    /// Waited too long (the message says for what).
+    Timeout(String),
 }
 
 impl core::fmt::Display for NetError {
@@ -28,6 +35,13 @@ impl core::fmt::Display for NetError {
             NetError::Protocol(s) => write!(f, "control protocol error: {s}"),
             NetError::Refused(s) => write!(f, "request refused: {s}"),
             NetError::Stopped => f.write_str("the node has stopped"),
+            NetError::NoOwner => f.write_str("no owner: no member is placed"),
+            NetError::TooLarge(n) => write!(
+                f,
+                "routed payload too large: {n} bytes with key and owner (at most {})",
+                super::MAX_FRAME
+            ),
+            NetError::Timeout(s) => write!(f, "timed out: {s}"),
         }
     }
 }

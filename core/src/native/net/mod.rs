@@ -1,10 +1,11 @@
 //! Networked agents: a [`Node`] runs gossip membership over UDP on a thread of its own,
 //! keeps placement in step with the live members, and answers control requests (such
-//! as `shoal status`) over TCP on the same port.
+//! as `shoal status`) and routed payloads over TCP on the same port.
 //!
 //! Files: `config.rs` ([`NodeConfig`]), `node.rs` (the handle), `driver.rs` (the UDP
 //! loop around the sans-IO core), `tcp.rs` (the listener), `control.rs` (framing and
-//! [`query_status`]), `status.rs` ([`NodeStatus`] and its encoding), `impair.rs` (injected loss and
+//! [`query_status`]), `status.rs` ([`NodeStatus`] and its encoding), `state.rs` (full-state sync over TCP), `route/` (routing between hosts:
+//! [`TcpTransport`] and the receiving inbox), `impair.rs` (injected loss and
 //! delay, [`Impairment`]), `error.rs`.
 //!
 //! # Example
@@ -36,6 +37,8 @@ mod error;
 mod impair;
 mod node;
 mod random;
+mod route;
+mod state;
 mod status;
 mod tcp;
 
@@ -44,4 +47,5 @@ pub use control::{query_status, MAX_FRAME};
 pub use error::NetError;
 pub use impair::Impairment;
 pub use node::{Events, Node};
+pub use route::{Acked, MsgId, RouteConfig, RouteStats, TcpTransport};
 pub use status::NodeStatus;

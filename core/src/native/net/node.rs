@@ -12,9 +12,13 @@ use arc_swap::ArcSwap;
 
 use super::config::NodeConfig;
 use super::error::NetError;
+use super::random::random_u64;
+use super::route::inbox::{self, Inbox};
+use super::route::{RouteConfig, TcpTransport};
 use super::status::NodeStatus;
 use super::{driver, tcp};
 use crate::membership::{Event, Member, Meta, PlacementFollower};
+use crate::router::Deliver;
 use crate::wire::Keyring;
 
 /// Requests from the handle to the driver thread.
@@ -22,6 +26,13 @@ pub(crate) enum Command {
     UpdateMeta(Meta),
     SetKeyring(Keyring),
     Leave,
+    /// Merge a peer's sealed full state (received over TCP); with `reply`, answer
+    /// with ours.
+    MergeState {
+        from: SocketAddr,
+        packets: Vec<Vec<u8>>,
+        reply: Option<mpsc::Sender<Vec<Vec<u8>>>>,
+    },
 }
 
 /// What the node's threads share with its handle.
@@ -36,6 +47,10 @@ pub(crate) struct Shared {
     pub stop: AtomicBool,
     /// The driver has left the cluster and stopped.
     pub stopped: AtomicBool,
+    /// This member's id.
+    pub id: String,
+    /// Routed payloads for this member: de-duplication and the application's sink.
+    pub inbox: Mutex<Inbox>,
 }
 
 pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -118,7 +133,7 @@ impl Node {
             let shared = shared.clone();
             std::thread::Builder::new()
                 .name(std::format!("shoal-node-{id}"))
-                .spawn(move || driver.run(&shared))?
+                .spawn(move || driver.run(shared))?
         };
         let t = {
             let shared = shared.clone();
@@ -199,6 +214,26 @@ impl Node {
     /// primary everywhere, then remove the old one).
     pub fn set_keyring(&self, keyring: Keyring) -> Result<(), NetError> {
         self.command(Command::SetKeyring(keyring))
+    }
+
+    /// Takes routed payloads for this member from now on, handing each to `sink`
+    /// exactly once (for example a [`BusTransport`](crate::native::BusTransport), so
+    /// they reach this member's bus endpoint). Until a sink is set, routed payloads are
+    /// refused and their senders retry. Replaces the previous sink.
+    pub fn serve_routes<D: Deliver + Send + 'static>(&self, sink: D) {
+        lock(&self.shared.inbox).set_sink(Some(inbox::sink(sink)));
+    }
+
+    /// Stops taking routed payloads (senders retry until a sink is set again or the
+    /// placement moves the keys).
+    pub fn stop_serving_routes(&self) {
+        lock(&self.shared.inbox).set_sink(None);
+    }
+
+    /// A transport that routes payloads to the nodes of their keys' owners, with
+    /// acknowledgements, retries and failover (see [`TcpTransport`]).
+    pub fn transport(&self, cfg: RouteConfig) -> Result<TcpTransport, NetError> {
+        TcpTransport::new(self.shared.clone(), random_u64()?, cfg)
     }
 
     fn command(&self, c: Command) -> Result<(), NetError> {
