@@ -6,7 +6,7 @@ SHOAL := target/release/shoal
 NOSTD_TARGET := thumbv7em-none-eabihf
 OUT := out
 
-.PHONY: demo test setup-rust lint test-rust loom nostd vectors-check bench bench-bus bench-cluster vectors ketama-vectors fuzz clean
+.PHONY: demo test setup-rust lint test-rust loom nostd vectors-check bench bench-bus bench-cluster bench-route vectors ketama-vectors fuzz clean
 
 ## demo: analysis of a 100-node ring, the source's partition figure (out/partitions.svg),
 ## and simulated gossip: 1000 members joining, a crash detected among 100
@@ -68,6 +68,11 @@ bench-bus:
 ## bench-cluster: 50 `shoal agent` processes on loopback: full view, kill -9 detection
 bench-cluster:
 	$(CARGO) run --release -p shoal-cli -- bench cluster --agents 50 --kills 5
+
+## bench-route: routed 4 KB messages between two network namespaces vs a plain TCP echo
+## (needs root for the namespaces; falls back to loopback and says so)
+bench-route:
+	$(CARGO) run --release -p shoal-cli -- bench route --count 20000 --rounds 5
 
 ## fuzz: run each fuzz target for FUZZ_TIME seconds (nightly + cargo-fuzz in .tools/)
 FUZZ_TIME ?= 60

@@ -84,6 +84,8 @@ enum BenchCommand {
     Bus(bench::bus::Args),
     /// Agent processes on loopback: time to full view, failure detection after kill -9.
     Cluster(bench::cluster::Args),
+    /// Routed messages between two hosts (network namespaces) vs a plain TCP echo.
+    Route(bench::route::Args),
 }
 
 #[derive(Subcommand)]
@@ -115,6 +117,9 @@ fn main() {
         Command::Bench {
             command: BenchCommand::Cluster(a),
         } => bench::cluster::run(a),
+        Command::Bench {
+            command: BenchCommand::Route(a),
+        } => bench::route::run(a),
         Command::Sim(a) => sim::run(a),
         Command::Agent(a) => agent::run_agent(a),
         Command::Status(a) => agent::run_status(a),
