@@ -52,9 +52,6 @@ pub fn run(bind: SocketAddr) -> crate::CliResult {
     while std::io::stdin().lock().read_line(&mut line)? > 0 {
         line.clear();
     }
-    eprintln!(
-        "server: {} routed payloads delivered",
-        delivered.load(Ordering::Relaxed)
-    );
+    drop(node);
     Ok(())
 }

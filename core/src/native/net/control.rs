@@ -68,6 +68,13 @@ pub(crate) fn write_frame(w: &mut impl Write, kind: u8, payload: &[u8]) -> io::R
 /// Reads one frame: its kind and payload. A wrong magic or version, or a length above
 /// [`MAX_FRAME`], is [`io::ErrorKind::InvalidData`].
 pub(crate) fn read_frame(r: &mut impl Read) -> io::Result<(u8, Vec<u8>)> {
+    let mut payload = Vec::new();
+    let k = read_frame_into(r, &mut payload)?;
+    Ok((k, payload))
+}
+
+/// Like [`read_frame`], into a buffer the caller reuses; returns the kind.
+pub(crate) fn read_frame_into(r: &mut impl Read, payload: &mut Vec<u8>) -> io::Result<u8> {
     let mut head = [0u8; 10];
     r.read_exact(&mut head)?;
     let bad = |what: &str| io::Error::new(io::ErrorKind::InvalidData, String::from(what));
@@ -81,9 +88,10 @@ pub(crate) fn read_frame(r: &mut impl Read) -> io::Result<(u8, Vec<u8>)> {
     if len > MAX_FRAME {
         return Err(bad("frame too large"));
     }
-    let mut payload = std::vec![0u8; len as usize];
-    r.read_exact(&mut payload)?;
-    Ok((head[5], payload))
+    payload.clear();
+    payload.resize(len as usize, 0);
+    r.read_exact(payload)?;
+    Ok(head[5])
 }
 
 /// Whether `peer` connected from this host (to `local`).

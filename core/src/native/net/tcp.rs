@@ -11,7 +11,7 @@ use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant};
 use std::vec::Vec;
 
-use super::control::{is_local, kind, read_frame, write_frame};
+use super::control::{is_local, kind, read_frame_into, write_frame};
 use super::node::{lock, Command, Shared};
 use super::route::frame::{encode_ack, Nack, Route};
 use super::route::inbox::Outcome;
@@ -81,11 +81,12 @@ fn handle(s: TcpStream, shared: &Shared) -> std::io::Result<()> {
         origin: 0,
         seqs: Vec::new(),
     };
+    let mut payload = Vec::new();
     loop {
         if shared.stop.load(Ordering::Acquire) {
             return Ok(());
         }
-        let (k, payload) = read_frame(&mut r)?;
+        let k = read_frame_into(&mut r, &mut payload)?;
         match k {
             kind::ROUTE => {
                 let Ok(f) = Route::decode(&payload) else {

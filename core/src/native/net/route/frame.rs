@@ -63,6 +63,13 @@ impl<'a> Route<'a> {
         Some(())
     }
 
+    /// Sets the seq and floor of a frame [`encode`](Route::encode)d before they were
+    /// known (they sit after the 10-byte head and the origin).
+    pub fn patch(frame: &mut [u8], seq: u64, floor: u64) {
+        frame[18..26].copy_from_slice(&seq.to_le_bytes());
+        frame[26..34].copy_from_slice(&floor.to_le_bytes());
+    }
+
     pub fn decode(p: &'a [u8]) -> Result<Route<'a>, DecodeError> {
         let mut r = Reader::new(p);
         Ok(Route {
@@ -156,6 +163,10 @@ mod tests {
         assert_eq!(out.len(), 10 + f.len());
         let body = &out[10..];
         assert_eq!(Route::decode(body).unwrap(), f);
+        let mut patched = out.clone();
+        Route::patch(&mut patched, 43, 41);
+        let g = Route::decode(&patched[10..]).unwrap();
+        assert_eq!((g.seq, g.floor, g.payload), (43, 41, f.payload));
         // Cut inside the fixed fields, the owner or the key: an error, never a panic.
         let fixed = f.len() - f.payload.len();
         for cut in 0..fixed {

@@ -24,7 +24,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 use std::vec::Vec;
 
-use super::super::control::{kind, read_frame, MAX_FRAME};
+use super::super::control::{kind, read_frame};
 use super::super::error::NetError;
 use super::super::node::Shared;
 use super::frame::{decode_ack, Nack, Route};
@@ -89,7 +89,9 @@ pub struct RouteStats {
 struct Pending {
     owner: String,
     key: Vec<u8>,
-    payload: Vec<u8>,
+    /// The encoded frame as last sent; the payload is `frame[payload_at..]`.
+    frame: Arc<Vec<u8>>,
+    payload_at: usize,
     /// The connection it was last written to (0: none).
     conn: u64,
     /// When to send it again.
@@ -320,9 +322,12 @@ impl Inner {
             key,
             payload,
         };
-        if probe.len() > MAX_FRAME as usize {
+        // Encoded once, outside the lock; seq and floor are filled in below.
+        let mut frame = Vec::with_capacity(10 + probe.len());
+        if probe.encode(&mut frame).is_none() {
             return Err(NetError::TooLarge(probe.len()));
         }
+        let payload_at = frame.len() - payload.len();
         let deadline = Instant::now() + self.cfg.send_timeout;
         let mut st = lock(&self.state);
         while st.pending.len() >= self.cfg.max_pending {
@@ -344,6 +349,8 @@ impl Inner {
         let floor = st.floor();
         let seq = st.next_seq;
         st.next_seq += 1;
+        Route::patch(&mut frame, seq, floor);
+        let frame = Arc::new(frame);
         let conn = st
             .conns
             .get(owner)
@@ -354,7 +361,8 @@ impl Inner {
             Pending {
                 owner: owner.into(),
                 key: key.to_vec(),
-                payload: payload.to_vec(),
+                frame: frame.clone(),
+                payload_at,
                 conn: conn.as_ref().map_or(0, |c| c.id),
                 due: Instant::now() + self.cfg.retry_after,
                 attempts: 1,
@@ -362,35 +370,28 @@ impl Inner {
         );
         st.stats.sent += 1;
         drop(st);
-        let conn = match conn {
-            Some(c) => Some(c),
-            None => self.connect(owner),
-        };
-        let frame = Route {
-            seq,
-            floor,
-            ..probe
-        };
         match conn {
-            Some(c) => self.write(&c, seq, &frame),
-            None => self.retry_later(seq),
+            // Marked as written to `c` when it was inserted.
+            Some(c) => self.write(&c, seq, &frame, false),
+            None => match self.connect(owner) {
+                Some(c) => self.write(&c, seq, &frame, true),
+                None => self.retry_later(seq),
+            },
         }
         Ok(MsgId(seq))
     }
 
-    /// Marks `seq` as written to `c` and writes it; on failure the connection is
-    /// broken and the pump sends it again.
-    fn write(self: &Arc<Self>, c: &Arc<Conn>, seq: u64, frame: &Route<'_>) {
-        if let Some(p) = lock(&self.state).pending.get_mut(&seq) {
-            p.conn = c.id;
-        } else {
-            return; // acknowledged already
+    /// Writes frame `seq` to `c` (first marking it as written there when `mark`); on
+    /// failure the connection is broken and the pump sends it again.
+    fn write(self: &Arc<Self>, c: &Arc<Conn>, seq: u64, frame: &[u8], mark: bool) {
+        if mark {
+            if let Some(p) = lock(&self.state).pending.get_mut(&seq) {
+                p.conn = c.id;
+            } else {
+                return; // acknowledged already
+            }
         }
-        let mut buf = Vec::with_capacity(10 + frame.len());
-        if frame.encode(&mut buf).is_none() {
-            return; // sizes were checked on send
-        }
-        let ok = lock(&c.writer).write_all(&buf).is_ok();
+        let ok = lock(&c.writer).write_all(frame).is_ok();
         if !ok {
             self.broken(c);
         }
@@ -574,7 +575,7 @@ impl Inner {
     }
 
     fn resend(self: &Arc<Self>, seq: u64, placement: &crate::membership::PlacementFollower) {
-        let (key, payload, owner, floor) = {
+        let (key, sent, owner, floor) = {
             let mut st = lock(&self.state);
             let floor = st.floor();
             let Some(p) = st.pending.get_mut(&seq) else {
@@ -590,26 +591,36 @@ impl Inner {
             }
             p.attempts += 1;
             p.due = Instant::now() + self.cfg.retry_after;
-            let out = (p.key.clone(), p.payload.clone(), p.owner.clone(), floor);
+            let out = (
+                p.key.clone(),
+                (p.frame.clone(), p.payload_at),
+                p.owner.clone(),
+                floor,
+            );
             st.stats.resent += 1;
             if moved {
                 st.stats.failovers += 1;
             }
             out
         };
-        match self.connect(&owner) {
-            Some(c) => {
-                let frame = Route {
-                    origin: self.origin,
-                    seq,
-                    floor,
-                    owner: &owner,
-                    key: &key,
-                    payload: &payload,
-                };
-                self.write(&c, seq, &frame);
-            }
-            None => self.retry_later(seq),
+        let Some(c) = self.connect(&owner) else {
+            self.retry_later(seq);
+            return;
+        };
+        // Encoded again: the owner (and the floor) may have changed.
+        let (old, payload_at) = sent;
+        let mut frame = Vec::with_capacity(old.len() + owner.len());
+        let route = Route {
+            origin: self.origin,
+            seq,
+            floor,
+            owner: &owner,
+            key: &key,
+            payload: &old[payload_at..],
+        };
+        if route.encode(&mut frame).is_none() {
+            return; // sizes were checked on send
         }
+        self.write(&c, seq, &frame, true);
     }
 }
