@@ -112,6 +112,9 @@ struct State {
     next_seq: u64,
     pending: BTreeMap<u64, Pending>,
     conns: HashMap<String, Arc<Conn>>,
+    /// Owners whose last connect failed, and until when not to try again (so sends to
+    /// a dead owner do not each wait for a connect timeout).
+    unreachable: HashMap<String, Instant>,
     next_conn: u64,
     stats: RouteStats,
     subscribers: Vec<mpsc::Sender<Acked>>,
@@ -140,6 +143,9 @@ struct Inner {
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
 }
+
+/// After a failed connect, how long sends to that owner wait before trying again.
+const UNREACHABLE_FOR: Duration = Duration::from_millis(200);
 
 /// Delay before attempt `attempts + 1` after a refusal or a failed connect.
 fn backoff(attempts: u32) -> Duration {
@@ -179,6 +185,7 @@ impl TcpTransport {
                 next_seq: 0,
                 pending: BTreeMap::new(),
                 conns: HashMap::new(),
+                unreachable: HashMap::new(),
                 next_conn: 1,
                 stats: RouteStats::default(),
                 subscribers: Vec::new(),
@@ -408,13 +415,29 @@ impl Inner {
     /// The connection to `owner`, made now if there is none. `None` when the owner has
     /// no known address or does not answer.
     fn connect(self: &Arc<Self>, owner: &str) -> Option<Arc<Conn>> {
-        if let Some(c) = lock(&self.state).conns.get(owner) {
-            if !c.broken.load(Ordering::Acquire) {
-                return Some(c.clone());
+        {
+            let st = lock(&self.state);
+            if let Some(c) = st.conns.get(owner) {
+                if !c.broken.load(Ordering::Acquire) {
+                    return Some(c.clone());
+                }
+            }
+            if st
+                .unreachable
+                .get(owner)
+                .is_some_and(|&t| Instant::now() < t)
+            {
+                return None;
             }
         }
-        let addr = self.addr_of(owner)?;
-        let stream = TcpStream::connect_timeout(&addr, self.cfg.connect_timeout).ok()?;
+        let stream = self
+            .addr_of(owner)
+            .and_then(|addr| TcpStream::connect_timeout(&addr, self.cfg.connect_timeout).ok());
+        let Some(stream) = stream else {
+            let retry = Instant::now() + UNREACHABLE_FOR;
+            lock(&self.state).unreachable.insert(owner.into(), retry);
+            return None;
+        };
         let _ = stream.set_nodelay(true);
         let writer = stream.try_clone().ok()?;
         let reader = stream.try_clone().ok()?;
@@ -434,6 +457,7 @@ impl Inner {
             broken: AtomicBool::new(false),
         });
         st.next_conn += 1;
+        st.unreachable.remove(owner);
         let spawned = {
             let (inner, conn) = (self.clone(), conn.clone());
             std::thread::Builder::new()
