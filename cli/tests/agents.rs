@@ -1,79 +1,39 @@
 //! `shoal agent` processes on loopback: 30 converge; a `kill -9` is detected by every
 //! other agent; the restarted agent rejoins with a higher incarnation; all placement
-//! digests agree. `shoal status` is the probe. Every agent is killed and reaped when
-//! the test ends, pass or fail.
+//! digests agree; key files keep strangers out and rotate on SIGHUP. `shoal status` is
+//! the probe. Every agent is killed and reaped when the test ends, pass or fail.
 
-use std::io::{BufRead, BufReader};
+mod common;
+
 use std::net::SocketAddr;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
+use common::{member, parse_status, run_bounded, status_args, Agent, SHOAL};
 use serde_json::Value;
 
-const SHOAL: &str = env!("CARGO_BIN_EXE_shoal");
-
-/// A running `shoal agent`, killed on drop.
-struct Agent {
-    child: Child,
-    addr: SocketAddr,
-    id: String,
-}
-
 impl Agent {
-    fn start(id: &str, bind: &str, seeds: &[SocketAddr]) -> Agent {
+    /// `shoal agent --json --bind BIND --id ID --seed …` plus `extra` arguments.
+    fn start_with(id: &str, bind: &str, seeds: &[SocketAddr], extra: &[&str]) -> Agent {
         let mut cmd = Command::new(SHOAL);
         cmd.args(["agent", "--json", "--bind", bind, "--id", id]);
         for s in seeds {
             cmd.args(["--seed", &s.to_string()]);
         }
-        let mut child = cmd
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("spawn shoal agent");
-        // The first line says where it listens.
-        let mut line = String::new();
-        let mut out = BufReader::new(child.stdout.take().expect("stdout"));
-        out.read_line(&mut line).expect("read started line");
-        let v: Value = serde_json::from_str(&line).expect("started line is JSON");
-        assert_eq!(v["event"], "started");
-        let addr = v["addr"].as_str().unwrap().parse().unwrap();
-        // Keep draining stdout so the agent never blocks on a full pipe.
-        std::thread::spawn(move || for _ in out.lines().map_while(Result::ok) {});
-        Agent {
-            child,
-            addr,
-            id: id.to_owned(),
-        }
+        cmd.args(extra);
+        Agent::spawn(cmd, Duration::from_secs(10))
     }
 
-    fn kill9(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Drop for Agent {
-    fn drop(&mut self) {
-        self.kill9();
+    fn start(id: &str, bind: &str, seeds: &[SocketAddr]) -> Agent {
+        Agent::start_with(id, bind, seeds, &[])
     }
 }
 
 /// `shoal status --json` of the agent at `addr` (None if it does not answer).
 fn status(addr: SocketAddr) -> Option<Value> {
-    let out = Command::new(SHOAL)
-        .args(["status", "--json", "--timeout-ms", "1000", "--agent"])
-        .arg(addr.to_string())
-        .output()
-        .ok()?;
-    out.status
-        .success()
-        .then(|| serde_json::from_slice(&out.stdout).ok())
-        .flatten()
-}
-
-fn member<'v>(s: &'v Value, id: &str) -> Option<&'v Value> {
-    s["members"].as_array()?.iter().find(|m| m["id"] == id)
+    let mut cmd = Command::new(SHOAL);
+    cmd.args(status_args(addr));
+    parse_status(run_bounded(cmd, Duration::from_secs(5)))
 }
 
 /// Polls every agent's status until `ok(statuses)` holds or `limit` passes.
@@ -188,12 +148,12 @@ fn sigterm_makes_an_agent_leave_and_the_others_see_it() {
     wait_for(&[&a, &b], Duration::from_secs(15), "two members", |s| {
         s.iter().all(|v| v["live"] == 2)
     });
-    let pid = b.child.id().to_string();
+    let pid = b.pid().to_string();
     let killed = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
     assert!(killed.success());
     let deadline = Instant::now() + Duration::from_secs(10);
     let code = loop {
-        if let Some(s) = b.child.try_wait().unwrap() {
+        if let Some(s) = b.try_wait() {
             break s;
         }
         assert!(Instant::now() < deadline, "agent ignored SIGTERM");
@@ -203,4 +163,60 @@ fn sigterm_makes_an_agent_leave_and_the_others_see_it() {
     wait_for(&[&a], Duration::from_secs(10), "left", |s| {
         member(&s[0], "go").is_some_and(|m| m["status"] == "left")
     });
+}
+
+#[test]
+fn key_files_keep_strangers_out_and_rotate_on_sighup() {
+    let dir = std::env::temp_dir().join(format!("shoal-keys-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (old, new) = ("11".repeat(32), "22".repeat(32));
+    let file = |name: &str, keys: &[&str]| {
+        let p = dir.join(name);
+        std::fs::write(&p, keys.join("\n") + "\n").unwrap();
+        p.to_string_lossy().into_owned()
+    };
+    let (fa, fb) = (file("a.keys", &[&old]), file("b.keys", &[&old]));
+    let fs = file("stranger.keys", &[&new]);
+    let a = Agent::start_with("a", "127.0.0.1:0", &[], &["--key-file", &fa]);
+    let b = Agent::start_with("b", "127.0.0.1:0", &[a.addr], &["--key-file", &fb]);
+    wait_for(
+        &[&a, &b],
+        Duration::from_secs(15),
+        "a and b together",
+        |s| s.iter().all(|v| v["live"] == 2),
+    );
+    // Another key: its datagrams are rejected and counted, it never joins.
+    let stranger = Agent::start_with("s", "127.0.0.1:0", &[a.addr], &["--key-file", &fs]);
+    wait_for(&[&a], Duration::from_secs(10), "rejections counted", |s| {
+        s[0]["counters"]["rejected_packets"].as_u64() > Some(0)
+    });
+    std::thread::sleep(Duration::from_secs(1));
+    for s in [status(a.addr).unwrap(), status(b.addr).unwrap()] {
+        assert!(member(&s, "s").is_none(), "the stranger got in: {s}");
+    }
+    // Rotation without a restart: the new key first (seals), the old one still accepted.
+    file("a.keys", &[&new, &old]);
+    file("b.keys", &[&new, &old]);
+    for agent in [&a, &b] {
+        let hup = Command::new("kill")
+            .args(["-HUP", &agent.pid().to_string()])
+            .status()
+            .unwrap();
+        assert!(hup.success());
+    }
+    wait_for(
+        &[&a, &b, &stranger],
+        Duration::from_secs(20),
+        "the new-key agent joined after the rotation",
+        |s| s.iter().all(|v| v["live"] == 3),
+    );
+    // A broken key file stops the agent at once with the reason.
+    let bad = file("bad.keys", &["not-hex"]);
+    let mut cmd = Command::new(SHOAL);
+    cmd.args(["agent", "--bind", "127.0.0.1:0", "--key-file", &bad]);
+    let out = run_bounded(cmd, Duration::from_secs(5)).expect("exits");
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("bad.keys") && err.contains("line 1"), "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -1,6 +1,8 @@
 //! Helpers for integration tests of the `shoal` binary: an agent process whose stdout
 //! events are collected (killed and reaped on drop), commands run with a time limit,
 //! and lookups in `shoal status --json` output. Nothing here waits without a bound.
+// Each test crate that includes this module uses only part of it.
+#![allow(dead_code)]
 
 use std::io::{BufRead, BufReader, Read};
 use std::net::SocketAddr;
@@ -76,6 +78,16 @@ impl Agent {
     /// The events printed so far, after the `started` line, one JSON object each.
     pub fn events(&self) -> Vec<Value> {
         self.events.lock().unwrap().clone()
+    }
+
+    /// The agent's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Its exit status, if it has exited.
+    pub fn try_wait(&mut self) -> Option<std::process::ExitStatus> {
+        self.child.try_wait().ok().flatten()
     }
 
     /// Kills (SIGKILL) and reaps the agent.
