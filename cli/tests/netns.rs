@@ -1,7 +1,7 @@
 //! Multi-host tests: one `shoal agent` per Linux network namespace, the namespaces
 //! joined by a bridge in the root namespace. A partition (half the hosts moved to a
 //! second bridge) is detected by both sides and heals into one view; 10 % injected
-//! loss on every agent causes suspicions but no false failure.
+//! loss (and 20 ms of delay) on every agent causes suspicions but no false failure.
 //!
 //! Needs root and `ip`; without them (or when `ip netns add` fails) each test says
 //! "skipping: ..." on stderr and passes. Names and subnets carry the test process's
@@ -481,7 +481,8 @@ fn no_false_failures_at_10_percent_loss() {
     let Some(mut topo) = Topology::new('l', 2, n) else {
         return;
     };
-    let loss = ["--inject-loss", "0.1"];
+    // 10 % loss and 20 ms of delay on every datagram each agent sends.
+    let loss = ["--inject-loss", "0.1", "--inject-delay-ms", "20"];
     topo.start_agent(0, &[], &loss);
     for i in 1..n {
         topo.start_agent(i, &[0], &loss);
