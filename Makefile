@@ -31,6 +31,7 @@ setup-rust:
 lint:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
+	RUSTDOCFLAGS="-D warnings" $(CARGO) doc --no-deps -p shoal-core
 
 test-rust:
 	$(CARGO) test --workspace

@@ -1,7 +1,7 @@
 //! The consistent-hash ring: weighted vnodes on a 64-bit circle.
 //!
 //! This module owns the node set and the sorted point layout. Lookups go through a
-//! prefix index ([`index`]), never a tree walk. It does no I/O and allocates only when
+//! prefix index (`index.rs`), never a tree walk. It does no I/O and allocates only when
 //! the node set changes or a caller asks for an owned result.
 //!
 //! ```

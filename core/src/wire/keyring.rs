@@ -106,8 +106,10 @@ fn hex_value(digit: u8) -> Option<u8> {
 /// The keys a member accepts: one primary key (used to seal) and up to
 /// [`MAX_KEYS`](Keyring::MAX_KEYS)` - 1` others (accepted when opening).
 ///
-/// See the [module docs](self) for the rotation procedure. Every failed change returns
-/// a [`KeyringError`] and leaves the ring unchanged.
+/// To rotate keys on a running cluster: add the new key on every member, then make it
+/// primary on every member, then remove the old one — at each step every member still
+/// opens what every other seals. Every failed change returns a [`KeyringError`] and
+/// leaves the ring unchanged.
 #[derive(Debug, Clone)]
 pub struct Keyring {
     /// `keys[0]` is the primary; fingerprints are distinct.

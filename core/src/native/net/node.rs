@@ -217,7 +217,7 @@ impl Node {
     }
 
     /// Takes routed payloads for this member from now on, handing each to `sink`
-    /// exactly once (for example a [`BusTransport`](crate::native::BusTransport), so
+    /// exactly once (for example a [`BusTransport`](crate::native::router::BusTransport), so
     /// they reach this member's bus endpoint). Until a sink is set, routed payloads are
     /// refused and their senders retry. Replaces the previous sink.
     pub fn serve_routes<D: Deliver + Send + 'static>(&self, sink: D) {

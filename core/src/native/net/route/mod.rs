@@ -1,6 +1,6 @@
 //! Routing between hosts: keyed payloads go over TCP to the node of the key's owner,
 //! which hands them to its application through a sink (typically the owner's bus
-//! endpoint, [`BusTransport`](crate::native::BusTransport)).
+//! endpoint, [`BusTransport`](crate::native::router::BusTransport)).
 //!
 //! Guarantees: a payload the sender saw acknowledged ([`Acked`]) was handed to the sink
 //! of the acknowledging node exactly once — resends carry the same idempotency key and

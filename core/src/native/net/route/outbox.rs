@@ -210,7 +210,7 @@ impl TcpTransport {
     /// Sends `payload` to the current owner of `key` (by the node's placement).
     ///
     /// Errors: [`NetError::NoOwner`] when no member is placed,
-    /// [`NetError::TooLarge`] for a frame above [`MAX_FRAME`],
+    /// [`NetError::TooLarge`] for a frame above [`MAX_FRAME`](super::super::MAX_FRAME),
     /// [`NetError::Timeout`] when the window stayed full for `send_timeout`,
     /// [`NetError::Stopped`] when the node has stopped. On error nothing was sent.
     pub fn send(&self, key: &[u8], payload: &[u8]) -> Result<MsgId, NetError> {
