@@ -66,6 +66,11 @@ pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 /// partition table) is rebuilt when the live members change and swapped in whole, so
 /// [`Node::placement`] and [`Node::locate`] never wait for the driver.
 ///
+/// Keyed payloads travel between hosts through [`Node::transport`] (sending, with
+/// acknowledgements and failover) and [`Node::serve_routes`] (receiving, once per
+/// idempotency key); views larger than a datagram are also exchanged whole over TCP now
+/// and then.
+///
 /// Events arrive through [`Node::events`]; from tokio, read them with
 /// `tokio::task::spawn_blocking(move || events.recv())` or poll
 /// [`Events::try_recv`] on an interval. Dropping the node leaves the cluster
