@@ -9,25 +9,13 @@ use std::time::{Duration, Instant};
 use shoal_core::membership::{Config, Event, Meta, Status};
 use shoal_core::native::net::{query_status, Impairment, NetError, Node, NodeConfig, NodeStatus};
 use shoal_core::wire::{Key, Keyring};
-
-/// Faster-than-LAN timings so tests finish quickly.
-fn fast() -> Config {
-    Config {
-        probe_interval: Duration::from_millis(200),
-        probe_timeout: Duration::from_millis(100),
-        gossip_interval: Duration::from_millis(50),
-        sync_interval: Duration::from_millis(500),
-        sync_interval_busy: Duration::from_millis(200),
-        reconnect_interval: Duration::from_millis(500),
-        ..Config::default()
-    }
-}
+use shoal_tests::fast_protocol;
 
 fn config(seeds: &[SocketAddr], keyring: Option<Keyring>) -> NodeConfig {
     let mut cfg = NodeConfig::new("127.0.0.1:0".parse().unwrap());
     cfg.seeds = seeds.to_vec();
     cfg.keyring = keyring;
-    cfg.protocol = fast();
+    cfg.protocol = fast_protocol();
     cfg
 }
 

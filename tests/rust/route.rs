@@ -11,31 +11,21 @@ use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use shoal_core::membership::{Config, Meta};
+use shoal_core::membership::Meta;
 use shoal_core::native::bus::{Bus, BusConfig, EndpointConfig};
 use shoal_core::native::net::{MsgId, NetError, Node, NodeConfig, RouteConfig};
 use shoal_core::native::router::BusTransport;
 use shoal_core::router::{Deliver, Destination, Router};
 
-const PEER: &str = env!("CARGO_BIN_EXE_route-peer");
+use shoal_tests::fast_protocol;
 
-fn fast() -> Config {
-    Config {
-        probe_interval: Duration::from_millis(200),
-        probe_timeout: Duration::from_millis(100),
-        gossip_interval: Duration::from_millis(50),
-        sync_interval: Duration::from_millis(500),
-        sync_interval_busy: Duration::from_millis(200),
-        reconnect_interval: Duration::from_millis(500),
-        ..Config::default()
-    }
-}
+const PEER: &str = env!("CARGO_BIN_EXE_route-peer");
 
 fn config(id: &str, seeds: &[SocketAddr], weight: u32) -> NodeConfig {
     let mut cfg = NodeConfig::new("127.0.0.1:0".parse().unwrap());
     cfg.id = Some(id.into());
     cfg.seeds = seeds.to_vec();
-    cfg.protocol = fast();
+    cfg.protocol = fast_protocol();
     cfg.meta = Meta {
         weight,
         ..Meta::default()

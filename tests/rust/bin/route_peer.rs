@@ -11,7 +11,6 @@ use std::io::{BufRead, Write};
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use shoal_core::membership::Config;
 use shoal_core::native::net::{Node, NodeConfig};
 use shoal_core::router::Deliver;
 
@@ -47,15 +46,7 @@ fn main() {
     if seed != "-" {
         cfg.seeds = vec![seed.parse::<SocketAddr>().expect("seed address")];
     }
-    cfg.protocol = Config {
-        probe_interval: Duration::from_millis(200),
-        probe_timeout: Duration::from_millis(100),
-        gossip_interval: Duration::from_millis(50),
-        sync_interval: Duration::from_millis(500),
-        sync_interval_busy: Duration::from_millis(200),
-        reconnect_interval: Duration::from_millis(500),
-        ..Config::default()
-    };
+    cfg.protocol = shoal_tests::fast_protocol();
     let node = Node::start(cfg).expect("start node");
     node.serve_routes(Printer);
     println!("ready {}", node.local_addr());

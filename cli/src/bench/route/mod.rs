@@ -3,8 +3,9 @@
 //!
 //! As root with `ip` available, the two hosts are network namespaces joined by a veth
 //! pair, made for the run and removed after; otherwise both run on loopback (the report
-//! says which). The server host runs a node that takes routed payloads into a counting
-//! sink, and a TCP echo server; the client host joins the cluster holding no keys, then
+//! says which). The server host runs a node that takes routed payloads into a sink
+//! that only touches them, and a TCP echo server; the client host joins the cluster
+//! holding no keys, then
 //! alternates rounds: `count` payloads through [`TcpTransport`] until every one is
 //! acknowledged, and `count` messages written to the echo server until every echo is
 //! back (writer and reader on two threads).
