@@ -1,0 +1,555 @@
+//! `Ring`: the weighted consistent-hash ring, with batch lookup over lists of keys
+//! or buffers (numpy arrays) of key hashes.
+
+use pyo3::buffer::PyBuffer;
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyList, PyString};
+use shoal_core::ring::HashScheme;
+use shoal_core::{NodeSpec, RingSnapshot, ZonePolicy};
+
+use crate::errors::{core_err, invalid, Kind};
+use crate::keys::{key_bytes, with_key};
+
+/// Batches smaller than this are looked up without releasing the GIL (releasing and
+/// taking it back costs more than the lookups).
+const DETACH_MIN: usize = 256;
+
+/// A consistent-hash ring of weighted nodes (see the module docs of `shoal`).
+#[pyclass(module = "shoal._native")]
+pub struct Ring {
+    inner: shoal_core::Ring,
+    /// The node ids as Python strings, by node index: lookups return these objects
+    /// instead of making a new string each time.
+    names: Vec<Py<PyString>>,
+}
+
+/// One node of a ring: id, weight, points and zone.
+#[pyclass(module = "shoal._native", frozen, get_all)]
+pub struct NodeInfo {
+    /// The node's id.
+    id: String,
+    /// Its relative capacity.
+    weight: f64,
+    /// How many points (vnodes) it has on the ring.
+    vnodes: u32,
+    /// Its failure domain, if any.
+    zone: Option<String>,
+}
+
+#[pymethods]
+impl NodeInfo {
+    fn __repr__(&self) -> String {
+        format!(
+            "NodeInfo(id={:?}, weight={}, vnodes={}, zone={:?})",
+            self.id, self.weight, self.vnodes, self.zone
+        )
+    }
+}
+
+/// The hash ranges that change owner between two rings.
+#[pyclass(module = "shoal._native", frozen)]
+pub struct MigrationPlan {
+    /// `(start, end, from, to)`: positions `start < h <= end` (wrapping) move.
+    moves: Vec<(u64, u64, String, String)>,
+    fraction: f64,
+}
+
+#[pymethods]
+impl MigrationPlan {
+    /// The moved ranges in ring order, as `(start, end, from_node, to_node)`: ring
+    /// positions `h` with `start < h <= end` (wrapping past 2**64 - 1 when
+    /// `start >= end`) change owner from `from_node` to `to_node`.
+    #[getter]
+    fn moves(&self) -> Vec<(u64, u64, String, String)> {
+        self.moves.clone()
+    }
+
+    /// Fraction of the hash space (so, in expectation, of keys) that moves.
+    #[getter]
+    fn fraction_moved(&self) -> f64 {
+        self.fraction
+    }
+
+    /// Fraction of the hash space moving from `from_node` to `to_node` (`None`: any).
+    #[pyo3(signature = (from_node=None, to_node=None))]
+    fn fraction_between(&self, from_node: Option<&str>, to_node: Option<&str>) -> f64 {
+        const SPACE: f64 = 18_446_744_073_709_551_616.0;
+        self.moves
+            .iter()
+            .filter(|m| from_node.is_none_or(|f| f == m.2) && to_node.is_none_or(|t| t == m.3))
+            .map(|m| match m.1.wrapping_sub(m.0) {
+                0 => 1.0,
+                len => len as f64 / SPACE,
+            })
+            .sum()
+    }
+
+    fn __len__(&self) -> usize {
+        self.moves.len()
+    }
+
+    fn __repr__(&self) -> String {
+        format!(
+            "MigrationPlan(ranges={}, fraction_moved={:.6})",
+            self.moves.len(),
+            self.fraction
+        )
+    }
+}
+
+impl Ring {
+    fn wrap(py: Python<'_>, inner: shoal_core::Ring) -> Ring {
+        let mut ring = Ring {
+            inner,
+            names: Vec::new(),
+        };
+        ring.refresh_names(py);
+        ring
+    }
+
+    fn refresh_names(&mut self, py: Python<'_>) {
+        self.names = self
+            .inner
+            .nodes()
+            .iter()
+            .map(|n| PyString::new(py, n.id()).unbind())
+            .collect();
+    }
+
+    fn name(&self, py: Python<'_>, index: u32) -> Py<PyString> {
+        self.names[index as usize].clone_ref(py)
+    }
+
+    /// Per-node values from a dict (by id; missing ids are 0) or a sequence in node
+    /// order.
+    fn per_node<T>(&self, values: &Bound<'_, PyAny>, what: &str) -> PyResult<Vec<T>>
+    where
+        T: for<'a, 'py> FromPyObject<'a, 'py> + Default + Copy,
+    {
+        if let Ok(d) = values.cast::<PyDict>() {
+            let mut out = vec![T::default(); self.inner.len()];
+            for (k, v) in d.iter() {
+                let id: String = k.extract()?;
+                let i = self.inner.index_of(&id).ok_or_else(|| {
+                    Kind::UnknownNode.err(format!("{what}: no node {id:?} on the ring"))
+                })?;
+                out[i] = v.extract().map_err(|_| {
+                    invalid(format!("{what}: the value for {id:?} is not a number"))
+                })?;
+            }
+            return Ok(out);
+        }
+        let out: Vec<T> = values.extract().map_err(|_| {
+            invalid(format!(
+                "{what} must be a dict of node id -> number or a sequence in node order"
+            ))
+        })?;
+        if out.len() != self.inner.len() {
+            return Err(invalid(format!(
+                "{what}: {} values for {} nodes",
+                out.len(),
+                self.inner.len()
+            )));
+        }
+        Ok(out)
+    }
+}
+
+#[pymethods]
+impl Ring {
+    /// An empty ring. `vnodes`: points per unit of weight (xxh3; default 160) or per
+    /// server before weighting (ketama; libketama uses 40). `hash`: `"xxh3"` or
+    /// `"ketama"` (assigns keys exactly as libketama / uhashring / npm hashring).
+    #[new]
+    #[pyo3(signature = (vnodes=None, hash="xxh3"))]
+    fn new(py: Python<'_>, vnodes: Option<u32>, hash: &str) -> PyResult<Self> {
+        let scheme = HashScheme::parse(hash).map_err(core_err)?;
+        let vnodes = vnodes.unwrap_or(match scheme {
+            HashScheme::Xxh3 => shoal_core::ring::DEFAULT_VNODES,
+            HashScheme::Ketama => 40,
+        });
+        let inner = shoal_core::Ring::with_scheme(scheme, vnodes).map_err(core_err)?;
+        Ok(Ring::wrap(py, inner))
+    }
+
+    /// The hash scheme, `"xxh3"` or `"ketama"`.
+    #[getter]
+    fn hash(&self) -> &'static str {
+        self.inner.scheme().name()
+    }
+
+    /// Points per unit of weight.
+    #[getter]
+    fn vnodes(&self) -> u32 {
+        self.inner.vnodes_per_weight()
+    }
+
+    /// The node ids, sorted (this order is the one node indices refer to).
+    #[getter]
+    fn nodes(&self, py: Python<'_>) -> Vec<Py<PyString>> {
+        self.names.iter().map(|n| n.clone_ref(py)).collect()
+    }
+
+    /// Total number of points on the ring.
+    #[getter]
+    fn point_count(&self) -> usize {
+        self.inner.point_count()
+    }
+
+    /// Adds a node. `weight`: relative capacity (points = round(weight * vnodes));
+    /// `vnodes`: an explicit point count instead (xxh3 only), e.g. the source's
+    /// 100/80/120/60 per agent type; `zone`: failure domain for distinct-zone replicas.
+    #[pyo3(signature = (id, weight=1.0, *, vnodes=None, zone=None))]
+    fn add(
+        &mut self,
+        py: Python<'_>,
+        id: String,
+        weight: f64,
+        vnodes: Option<u32>,
+        zone: Option<String>,
+    ) -> PyResult<()> {
+        let spec = NodeSpec {
+            id,
+            weight,
+            vnodes,
+            zone,
+        };
+        self.inner.add(spec).map_err(core_err)?;
+        self.refresh_names(py);
+        Ok(())
+    }
+
+    /// Removes a node; `UnknownNodeError` if there is none with this id.
+    fn remove(&mut self, py: Python<'_>, id: &str) -> PyResult<()> {
+        self.inner.remove(id).map_err(core_err)?;
+        self.refresh_names(py);
+        Ok(())
+    }
+
+    /// Changes a node's weight (its points are recomputed; only its keys move).
+    fn set_weight(&mut self, id: &str, weight: f64) -> PyResult<()> {
+        self.inner.set_weight(id, weight).map_err(core_err)
+    }
+
+    /// The node with this id; `UnknownNodeError` if there is none.
+    fn node(&self, id: &str) -> PyResult<NodeInfo> {
+        let n = self
+            .inner
+            .node(id)
+            .ok_or_else(|| Kind::UnknownNode.err(format!("no node {id:?} on the ring")))?;
+        Ok(NodeInfo {
+            id: n.id().into(),
+            weight: n.weight(),
+            vnodes: n.vnodes(),
+            zone: n.zone().map(Into::into),
+        })
+    }
+
+    /// The ring position of a key (its hash under this ring's scheme).
+    fn key_hash(&self, key: &Bound<'_, PyAny>) -> PyResult<u64> {
+        with_key(key, |k| self.inner.key_position(k))
+    }
+
+    /// The owner of `key` (str or bytes), or `None` when the ring is empty.
+    fn locate(&self, py: Python<'_>, key: &Bound<'_, PyAny>) -> PyResult<Option<Py<PyString>>> {
+        let position = with_key(key, |k| self.inner.key_position(k))?;
+        Ok(self.inner.locate_index(position).map(|i| self.name(py, i)))
+    }
+
+    /// The owner of a ring position (a `key_hash`), or `None` when the ring is empty.
+    fn locate_hash(&self, py: Python<'_>, position: u64) -> Option<Py<PyString>> {
+        self.inner.locate_index(position).map(|i| self.name(py, i))
+    }
+
+    /// Up to `n` distinct owners of `key`, primary first; with `distinct_zones`, also
+    /// in distinct zones (fewer when there are fewer nodes or zones).
+    #[pyo3(signature = (key, n, *, distinct_zones=false))]
+    fn locate_n(
+        &self,
+        key: &Bound<'_, PyAny>,
+        n: usize,
+        distinct_zones: bool,
+    ) -> PyResult<Vec<String>> {
+        let policy = if distinct_zones {
+            ZonePolicy::Distinct
+        } else {
+            ZonePolicy::Any
+        };
+        with_key(key, |k| {
+            self.inner
+                .locate_n_with(k, n, policy)
+                .into_iter()
+                .map(String::from)
+                .collect()
+        })
+    }
+
+    /// Owners of many keys at once.
+    ///
+    /// * a list (or any iterable) of str/bytes keys → a list of owner ids;
+    /// * a buffer of uint64 key hashes (a numpy `uint64` array, `array('Q')`) → a
+    ///   numpy `uint32` array (an `array('I')` without numpy) of indices into
+    ///   `ring.nodes`.
+    ///
+    /// The lookups run in Rust with the GIL released. `EmptyError` if the ring is
+    /// empty.
+    fn locate_many<'py>(
+        &self,
+        py: Python<'py>,
+        keys: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        if self.inner.is_empty() {
+            return Err(Kind::Empty.err("the ring has no nodes"));
+        }
+        if let Ok(hashes) = PyBuffer::<u64>::get(keys) {
+            return self.locate_many_hashes(py, &hashes).map(Bound::into_any);
+        }
+        if keys.cast::<PyString>().is_ok() || keys.cast::<pyo3::types::PyBytes>().is_ok() {
+            return Err(invalid(
+                "locate_many takes a list of keys or a uint64 array of hashes, not one key (use locate)",
+            ));
+        }
+        let positions = self.positions(py, keys)?;
+        let mut owners = vec![0u32; positions.len()];
+        let ring = &self.inner;
+        let run = |owners: &mut [u32]| ring.locate_many_hashes(&positions, owners);
+        if positions.len() >= DETACH_MIN {
+            py.detach(|| run(&mut owners))
+        } else {
+            run(&mut owners)
+        }
+        .map_err(core_err)?;
+        let names = PyList::new(py, owners.iter().map(|&i| self.names[i as usize].bind(py)))?;
+        Ok(names.into_any())
+    }
+
+    /// Bounded-load lookup (consistent hashing with bounded loads): the first node
+    /// clockwise whose load is below ⌈(1+epsilon) · mean⌉ (weighted). `loads`: current
+    /// load per node, a dict by id or a sequence in `nodes` order. `NoCapacityError`
+    /// if every node is full.
+    #[pyo3(signature = (key, loads, epsilon=0.25))]
+    fn locate_bounded(
+        &self,
+        py: Python<'_>,
+        key: &Bound<'_, PyAny>,
+        loads: &Bound<'_, PyAny>,
+        epsilon: f64,
+    ) -> PyResult<Py<PyString>> {
+        if self.inner.is_empty() {
+            return Err(Kind::Empty.err("the ring has no nodes"));
+        }
+        let loads: Vec<u64> = self.per_node(loads, "loads")?;
+        let position = with_key(key, |k| self.inner.key_position(k))?;
+        let i = self
+            .inner
+            .locate_bounded_index(position, &loads, epsilon)
+            .map_err(core_err)?;
+        Ok(self.name(py, i))
+    }
+
+    /// Suggested weights that move the observed `loads` toward `targets` (desired
+    /// shares; `None`: equal). Both are dicts by id or sequences in `nodes` order.
+    /// `damping` in (0, 1]: 1 corrects fully in one step. Returns {id: weight}.
+    #[pyo3(signature = (loads, targets=None, damping=1.0))]
+    fn suggest_weights(
+        &self,
+        loads: &Bound<'_, PyAny>,
+        targets: Option<&Bound<'_, PyAny>>,
+        damping: f64,
+    ) -> PyResult<Vec<(String, f64)>> {
+        if self.inner.is_empty() {
+            return Err(Kind::Empty.err("the ring has no nodes"));
+        }
+        let loads: Vec<f64> = self.per_node(loads, "loads")?;
+        let targets: Option<Vec<f64>> = targets.map(|t| self.per_node(t, "targets")).transpose()?;
+        let weights = self
+            .inner
+            .suggest_weights(&loads, targets.as_deref(), damping)
+            .map_err(core_err)?;
+        Ok(self
+            .inner
+            .nodes()
+            .iter()
+            .map(|n| n.id().to_string())
+            .zip(weights)
+            .collect())
+    }
+
+    /// Each node's share of the hash space, {id: fraction}.
+    fn ownership(&self) -> Vec<(String, f64)> {
+        self.inner
+            .nodes()
+            .iter()
+            .map(|n| n.id().to_string())
+            .zip(self.inner.ownership())
+            .collect()
+    }
+
+    /// The migration plan from this ring to `other`: which hash ranges change owner.
+    fn diff(&self, other: PyRef<'_, Ring>) -> PyResult<MigrationPlan> {
+        let plan = self.inner.diff(&other.inner).map_err(core_err)?;
+        Ok(MigrationPlan {
+            fraction: plan.fraction_moved(),
+            moves: plan
+                .moves
+                .iter()
+                .map(|m| (m.start, m.end, m.from.to_string(), m.to.to_string()))
+                .collect(),
+        })
+    }
+
+    /// A 64-bit digest of the layout: equal rings have equal digests.
+    fn layout_digest(&self) -> u64 {
+        self.inner.layout_digest()
+    }
+
+    /// The ring as versioned JSON (nodes, weights, zones, scheme); see `from_snapshot`.
+    fn snapshot(&self) -> String {
+        // A snapshot is plain data: serializing it cannot fail.
+        serde_json::to_string(&self.inner.snapshot()).unwrap_or_default()
+    }
+
+    /// Rebuilds a ring from `snapshot()` output. `SnapshotError` if it does not decode
+    /// or describes an invalid ring.
+    #[staticmethod]
+    fn from_snapshot(py: Python<'_>, snapshot: &str) -> PyResult<Ring> {
+        let s: RingSnapshot = serde_json::from_str(snapshot)
+            .map_err(|e| Kind::Snapshot.err(format!("ring snapshot does not decode: {e}")))?;
+        let inner = shoal_core::Ring::from_snapshot(&s).map_err(core_err)?;
+        Ok(Ring::wrap(py, inner))
+    }
+
+    /// A copy of the ring.
+    fn copy(&self, py: Python<'_>) -> Ring {
+        Ring::wrap(py, self.inner.clone())
+    }
+
+    fn __copy__(&self, py: Python<'_>) -> Ring {
+        self.copy(py)
+    }
+
+    fn __deepcopy__(&self, py: Python<'_>, _memo: &Bound<'_, PyAny>) -> Ring {
+        self.copy(py)
+    }
+
+    /// Pickling (for multiprocessing): through the JSON snapshot.
+    fn __reduce__<'py>(slf: &Bound<'py, Self>) -> PyResult<(Bound<'py, PyAny>, (String,))> {
+        let from = slf.get_type().getattr("from_snapshot")?;
+        Ok((from, (slf.borrow().snapshot(),)))
+    }
+
+    fn __len__(&self) -> usize {
+        self.inner.len()
+    }
+
+    fn __contains__(&self, id: &str) -> bool {
+        self.inner.index_of(id).is_some()
+    }
+
+    fn __repr__(&self) -> String {
+        format!(
+            "Ring(hash={:?}, vnodes={}, nodes={}, points={})",
+            self.hash(),
+            self.inner.vnodes_per_weight(),
+            self.inner.len(),
+            self.inner.point_count()
+        )
+    }
+}
+
+impl Ring {
+    /// Ring positions of an iterable of keys (hashing needs no GIL, but reading the
+    /// Python objects does; the bytes are copied only for non-str/bytes keys).
+    fn positions(&self, py: Python<'_>, keys: &Bound<'_, PyAny>) -> PyResult<Vec<u64>> {
+        let ring = &self.inner;
+        let mut out = Vec::with_capacity(keys.len().unwrap_or(0));
+        if let Ok(list) = keys.cast::<PyList>() {
+            for k in list.iter() {
+                out.push(position_of(ring, &k)?);
+            }
+        } else {
+            for k in keys.try_iter().map_err(|_| {
+                invalid(format!(
+                    "locate_many takes a list of keys or a uint64 array of hashes, not {}",
+                    keys.get_type()
+                        .name()
+                        .map(|n| n.to_string())
+                        .unwrap_or_default()
+                ))
+            })? {
+                out.push(position_of(ring, &k?)?);
+            }
+        }
+        let _ = py;
+        Ok(out)
+    }
+
+    fn locate_many_hashes<'py>(
+        &self,
+        py: Python<'py>,
+        hashes: &PyBuffer<u64>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        if !hashes.is_c_contiguous() || hashes.dimensions() != 1 {
+            return Err(invalid(
+                "locate_many: the hash array must be one-dimensional and contiguous",
+            ));
+        }
+        let n = hashes.item_count();
+        let out = new_u32_array(py, n)?;
+        let out_buf = PyBuffer::<u32>::get(&out)?;
+        if out_buf.readonly() || out_buf.item_count() != n || !out_buf.is_c_contiguous() {
+            return Err(invalid("locate_many: could not make a uint32 result array"));
+        }
+        let src = hashes.buf_ptr() as usize;
+        let dst = out_buf.buf_ptr() as usize;
+        let ring = &self.inner;
+        let run = move || {
+            // SAFETY: both buffers are held (exported) until `hashes` and `out_buf`
+            // drop after this call, so their memory stays allocated and sized `n`
+            // items; they are distinct objects (the output is new), so the slices do
+            // not alias. Another thread writing the input array meanwhile could at
+            // worst change which owners we compute, as with any numpy operation that
+            // releases the GIL.
+            let (positions, owners) = unsafe {
+                (
+                    std::slice::from_raw_parts(src as *const u64, n),
+                    std::slice::from_raw_parts_mut(dst as *mut u32, n),
+                )
+            };
+            ring.locate_many_hashes(positions, owners)
+        };
+        if n >= DETACH_MIN {
+            py.detach(run)
+        } else {
+            run()
+        }
+        .map_err(core_err)?;
+        Ok(out)
+    }
+}
+
+fn position_of(ring: &shoal_core::Ring, key: &Bound<'_, PyAny>) -> PyResult<u64> {
+    if let Ok(s) = key.cast::<PyString>() {
+        return Ok(ring.key_position(s.to_str()?.as_bytes()));
+    }
+    Ok(ring.key_position(&key_bytes(key)?))
+}
+
+/// A new zeroed uint32 array of `n` items: numpy's if numpy is installed, else
+/// `array.array('I')`.
+fn new_u32_array(py: Python<'_>, n: usize) -> PyResult<Bound<'_, PyAny>> {
+    match py.import("numpy") {
+        Ok(np) => np.call_method1("zeros", (n, np.getattr("uint32")?)),
+        Err(_) => {
+            let zeros = pyo3::types::PyBytes::new(py, &vec![0u8; n * 4]);
+            py.import("array")?.call_method1("array", ("I", zeros))
+        }
+    }
+}
+
+pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<Ring>()?;
+    m.add_class::<NodeInfo>()?;
+    m.add_class::<MigrationPlan>()?;
+    Ok(())
+}
