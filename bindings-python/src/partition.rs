@@ -1,7 +1,7 @@
 //! `PartitionTable`: the fixed-partition table every member computes identically.
 
 use pyo3::prelude::*;
-use pyo3::types::{PyString, PyTuple};
+use pyo3::types::{PyDict, PyString, PyTuple};
 use shoal_core::{NodeSpec, PartitionMode, TableConfig, TableSnapshot};
 
 use crate::errors::{core_err, invalid, Kind};
@@ -23,7 +23,7 @@ pub struct TableStats {
     /// Partition count.
     partitions: u32,
     /// Partitions owned per member id.
-    counts: Vec<(String, u32)>,
+    counts: Py<PyDict>,
     /// Mean partitions per member.
     mean: f64,
     /// Population variance of the counts.
@@ -50,7 +50,7 @@ impl TableStats {
         format!(
             "TableStats(partitions={}, members={}, peak_to_mean={:.4}, cv={:.4}, collisions={})",
             self.partitions,
-            self.counts.len(),
+            Python::attach(|py| self.counts.bind(py).len()),
             self.peak_to_mean,
             self.cv,
             self.collisions
@@ -199,17 +199,15 @@ impl PartitionTable {
     }
 
     /// Balance and collision statistics.
-    fn stats(&self) -> TableStats {
+    fn stats(&self, py: Python<'_>) -> PyResult<TableStats> {
         let s = self.inner.stats();
-        TableStats {
+        let counts = PyDict::new(py);
+        for (m, c) in self.inner.members().iter().zip(&s.counts) {
+            counts.set_item(&m.id, c)?;
+        }
+        Ok(TableStats {
             partitions: s.partitions,
-            counts: self
-                .inner
-                .members()
-                .iter()
-                .map(|m| m.id.clone())
-                .zip(s.counts)
-                .collect(),
+            counts: counts.unbind(),
             mean: s.mean,
             variance: s.variance,
             stddev: s.stddev,
@@ -219,7 +217,7 @@ impl PartitionTable {
             claims: s.claims,
             collisions: s.collisions,
             collision_probability: s.collision_probability,
-        }
+        })
     }
 
     /// The table as versioned JSON; see `from_snapshot`.

@@ -30,8 +30,10 @@ pub struct NodeInfo {
     id: String,
     /// Its relative capacity.
     weight: f64,
-    /// How many points (vnodes) it has on the ring.
+    /// Its vnodes (ketama: groups of four points).
     vnodes: u32,
+    /// How many points it has on the ring.
+    points: u32,
     /// Its failure domain, if any.
     zone: Option<String>,
 }
@@ -241,6 +243,10 @@ impl Ring {
             id: n.id().into(),
             weight: n.weight(),
             vnodes: n.vnodes(),
+            points: match self.inner.scheme() {
+                HashScheme::Xxh3 => n.vnodes(),
+                HashScheme::Ketama => n.vnodes() * 4,
+            },
             zone: n.zone().map(Into::into),
         })
     }
@@ -351,12 +357,13 @@ impl Ring {
     /// shares; `None`: equal). Both are dicts by id or sequences in `nodes` order.
     /// `damping` in (0, 1]: 1 corrects fully in one step. Returns {id: weight}.
     #[pyo3(signature = (loads, targets=None, damping=1.0))]
-    fn suggest_weights(
+    fn suggest_weights<'py>(
         &self,
+        py: Python<'py>,
         loads: &Bound<'_, PyAny>,
         targets: Option<&Bound<'_, PyAny>>,
         damping: f64,
-    ) -> PyResult<Vec<(String, f64)>> {
+    ) -> PyResult<Bound<'py, PyDict>> {
         if self.inner.is_empty() {
             return Err(Kind::Empty.err("the ring has no nodes"));
         }
@@ -366,23 +373,12 @@ impl Ring {
             .inner
             .suggest_weights(&loads, targets.as_deref(), damping)
             .map_err(core_err)?;
-        Ok(self
-            .inner
-            .nodes()
-            .iter()
-            .map(|n| n.id().to_string())
-            .zip(weights)
-            .collect())
+        by_node(py, &self.names, weights)
     }
 
     /// Each node's share of the hash space, {id: fraction}.
-    fn ownership(&self) -> Vec<(String, f64)> {
-        self.inner
-            .nodes()
-            .iter()
-            .map(|n| n.id().to_string())
-            .zip(self.inner.ownership())
-            .collect()
+    fn ownership<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        by_node(py, &self.names, self.inner.ownership())
     }
 
     /// The migration plan from this ring to `other`: which hash ranges change owner.
@@ -526,6 +522,19 @@ impl Ring {
         .map_err(core_err)?;
         Ok(out)
     }
+}
+
+/// `{node id: value}` in node order.
+fn by_node<'py>(
+    py: Python<'py>,
+    names: &[Py<PyString>],
+    values: Vec<f64>,
+) -> PyResult<Bound<'py, PyDict>> {
+    let d = PyDict::new(py);
+    for (name, v) in names.iter().zip(values) {
+        d.set_item(name.bind(py), v)?;
+    }
+    Ok(d)
 }
 
 fn position_of(ring: &shoal_core::Ring, key: &Bound<'_, PyAny>) -> PyResult<u64> {

@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use pyo3::prelude::*;
+use pyo3::types::PyDict;
 use shoal_core::sim::{self, Percentiles, Protocol, Scenario, SimConfig};
 
 use crate::errors::invalid;
@@ -28,11 +29,11 @@ pub struct SimReport {
     round: f64,
     /// join / rumor / partition: {"p50", "p90", "p99", "all"} → seconds until that
     /// share of members had the full view (or knew the change).
-    converged: Vec<(&'static str, Option<f64>)>,
+    converged: Py<PyDict>,
     /// crash / churn: seconds until the first member marked the crashed one failed.
     detection_first: Option<f64>,
     /// crash / churn: {"p50", "p90", "p99", "all"} of detection times.
-    detection: Vec<(&'static str, Option<f64>)>,
+    detection: Py<PyDict>,
     /// Every member's detection time of every crash, seconds.
     detection_times: Vec<f64>,
     /// Members marked failed while they were up: false failure declarations.
@@ -51,12 +52,11 @@ pub struct SimReport {
 
 #[pymethods]
 impl SimReport {
-    fn __repr__(&self) -> String {
-        let all =
-            |p: &[(&str, Option<f64>)]| match p.iter().find(|p| p.0 == "all").and_then(|p| p.1) {
-                Some(s) => format!("{s}"),
-                None => "None".into(),
-            };
+    fn __repr__(&self, py: Python<'_>) -> String {
+        let all = |p: &Py<PyDict>| match p.bind(py).get_item("all") {
+            Ok(Some(v)) => v.to_string(),
+            _ => "None".into(),
+        };
         format!(
             "SimReport(protocol={:?}, scenario={:?}, nodes={}, converged_all={}, detection_all={}, false_failures={})",
             self.protocol,
@@ -69,14 +69,18 @@ impl SimReport {
     }
 }
 
-fn percentiles(p: Percentiles) -> Vec<(&'static str, Option<f64>)> {
-    let s = |d: Option<Duration>| d.map(|d| d.as_secs_f64());
-    vec![
-        ("p50", s(p.p50)),
-        ("p90", s(p.p90)),
-        ("p99", s(p.p99)),
-        ("all", s(p.all)),
-    ]
+/// `{"p50": s, "p90": s, "p99": s, "all": s}` (seconds or None).
+fn percentiles(py: Python<'_>, p: Percentiles) -> PyResult<Py<PyDict>> {
+    let d = PyDict::new(py);
+    for (name, t) in [
+        ("p50", p.p50),
+        ("p90", p.p90),
+        ("p99", p.p99),
+        ("all", p.all),
+    ] {
+        d.set_item(name, t.map(|t| t.as_secs_f64()))?;
+    }
+    Ok(d.unbind())
 }
 
 fn seconds(name: &str, value: f64) -> PyResult<Duration> {
@@ -196,9 +200,9 @@ pub fn simulate(
         loss: r.loss,
         seed: r.seed,
         round: r.round.as_secs_f64(),
-        converged: percentiles(r.converged),
+        converged: percentiles(py, r.converged)?,
         detection_first: r.detection_first.map(|d| d.as_secs_f64()),
-        detection: percentiles(r.detection),
+        detection: percentiles(py, r.detection)?,
         detection_times: r
             .detection_times
             .iter()
