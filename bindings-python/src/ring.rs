@@ -2,6 +2,7 @@
 //! or buffers (numpy arrays) of key hashes.
 
 use pyo3::buffer::PyBuffer;
+use pyo3::ffi;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyString};
 use shoal_core::ring::HashScheme;
@@ -315,18 +316,7 @@ impl Ring {
                 "locate_many takes a list of keys or a uint64 array of hashes, not one key (use locate)",
             ));
         }
-        let positions = self.positions(py, keys)?;
-        let mut owners = vec![0u32; positions.len()];
-        let ring = &self.inner;
-        let run = |owners: &mut [u32]| ring.locate_many_hashes(&positions, owners);
-        if positions.len() >= DETACH_MIN {
-            py.detach(|| run(&mut owners))
-        } else {
-            run(&mut owners)
-        }
-        .map_err(core_err)?;
-        let names = PyList::new(py, owners.iter().map(|&i| self.names[i as usize].bind(py)))?;
-        Ok(names.into_any())
+        self.locate_many_keys(py, keys).map(Bound::into_any)
     }
 
     /// Bounded-load lookup (consistent hashing with bounded loads): the first node
@@ -454,30 +444,66 @@ impl Ring {
 }
 
 impl Ring {
-    /// Ring positions of an iterable of keys (hashing needs no GIL, but reading the
-    /// Python objects does; the bytes are copied only for non-str/bytes keys).
-    fn positions(&self, py: Python<'_>, keys: &Bound<'_, PyAny>) -> PyResult<Vec<u64>> {
+    /// Owners of a list (or any iterable) of keys, as a list of the cached node-id
+    /// strings. Chunked, so that no buffer grows with the batch (large temporary
+    /// vectors cost page faults on every call); each chunk's lookups run without the
+    /// GIL, the keys are read with it.
+    fn locate_many_keys<'py>(
+        &self,
+        py: Python<'py>,
+        keys: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyList>> {
+        const CHUNK: usize = 2048;
+        let list = match keys.cast::<PyList>() {
+            Ok(l) => l.clone(),
+            Err(_) => {
+                let items = keys.try_iter().map_err(|_| {
+                    invalid(format!(
+                        "locate_many takes a list of keys or a uint64 array of hashes, not {}",
+                        keys.get_type()
+                            .name()
+                            .map(|n| n.to_string())
+                            .unwrap_or_default()
+                    ))
+                })?;
+                PyList::new(py, items.collect::<PyResult<Vec<_>>>()?)?
+            }
+        };
         let ring = &self.inner;
-        let mut out = Vec::with_capacity(keys.len().unwrap_or(0));
-        if let Ok(list) = keys.cast::<PyList>() {
-            for k in list.iter() {
-                out.push(position_of(ring, &k)?);
+        let n = list.len();
+        let len = ffi::Py_ssize_t::try_from(n).map_err(|_| invalid("too many keys"))?;
+        // SAFETY: PyList_New returns a new reference (or NULL with an exception set,
+        // which `from_owned_ptr_or_err` turns into an error). Its slots start NULL;
+        // a list dropped with NULL slots (an error below) is deallocated correctly.
+        let out = unsafe { Bound::from_owned_ptr_or_err(py, ffi::PyList_New(len))? };
+        let mut positions = [0u64; CHUNK];
+        let mut owners = [0u32; CHUNK];
+        let mut start = 0;
+        while start < n {
+            let m = CHUNK.min(n - start);
+            for (j, p) in positions[..m].iter_mut().enumerate() {
+                // The list may only shrink under us if a key's __eq__/__hash__ ran
+                // Python code, which reading str/bytes does not; get_item checks.
+                *p = position_of(ring, &list.get_item(start + j)?)?;
             }
-        } else {
-            for k in keys.try_iter().map_err(|_| {
-                invalid(format!(
-                    "locate_many takes a list of keys or a uint64 array of hashes, not {}",
-                    keys.get_type()
-                        .name()
-                        .map(|n| n.to_string())
-                        .unwrap_or_default()
-                ))
-            })? {
-                out.push(position_of(ring, &k?)?);
+            let chunk = &positions[..m];
+            let owners = &mut owners[..m];
+            if m >= DETACH_MIN {
+                py.detach(|| ring.locate_many_hashes(chunk, owners))
+            } else {
+                ring.locate_many_hashes(chunk, owners)
             }
+            .map_err(core_err)?;
+            for (j, &o) in owners.iter().enumerate() {
+                let name = self.names[o as usize].clone_ref(py).into_ptr();
+                // SAFETY: `out` is a list of length n > start + j, and slot
+                // start + j is still NULL; SET_ITEM steals the new reference.
+                unsafe { ffi::PyList_SET_ITEM(out.as_ptr(), (start + j) as ffi::Py_ssize_t, name) };
+            }
+            start += m;
         }
-        let _ = py;
-        Ok(out)
+        // SAFETY: every slot 0..n was set above (the loop covers 0..n or returned).
+        Ok(unsafe { out.cast_into_unchecked::<PyList>() })
     }
 
     fn locate_many_hashes<'py>(
