@@ -6,7 +6,11 @@ SHOAL := target/release/shoal
 NOSTD_TARGET := thumbv7em-none-eabihf
 OUT := out
 
-.PHONY: demo test setup-rust lint test-rust loom nostd vectors-check bench bench-bus bench-cluster bench-route vectors ketama-vectors fuzz clean
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip -q --disable-pip-version-check
+
+.PHONY: demo test setup-rust setup-python python lint test-rust test-python loom nostd vectors-check bench bench-bus bench-cluster bench-route bench-python vectors ketama-vectors fuzz clean
 
 ## demo: analysis of a 100-node ring, the source's partition figure (out/partitions.svg),
 ## and simulated gossip: 1000 members joining, a crash detected among 100
@@ -21,12 +25,21 @@ demo: setup-rust
 	$(SHOAL) sim --nodes 100 --scenario crash
 
 ## test: everything CI checks
-test: setup-rust lint test-rust loom nostd vectors-check
+test: setup-rust lint test-rust loom nostd vectors-check test-python
 
 setup-rust:
 	@rustup target list --installed | grep -qx $(NOSTD_TARGET) || rustup target add $(NOSTD_TARGET)
 	@rustup component list --installed | grep -q '^clippy' || rustup component add clippy
 	@rustup component list --installed | grep -q '^rustfmt' || rustup component add rustfmt
+
+## setup-python: the project venv (.venv) with the pinned build, test and bench tools
+setup-python:
+	@test -x $(PY) || python3 -m venv $(VENV)
+	@$(PIP) install -r bindings-python/requirements-dev.txt
+
+## python: build and install the Python package the way users do
+python: setup-rust setup-python
+	$(PIP) install ./bindings-python
 
 lint:
 	$(CARGO) fmt --all -- --check
@@ -35,6 +48,13 @@ lint:
 
 test-rust:
 	$(CARGO) test --workspace
+
+## test-python: pytest (vectors, API, bus between processes, nodes, the agents example),
+## the type stubs against the compiled module (mypy stubtest), mypy --strict
+test-python: python
+	$(PY) -m pytest -q bindings-python/tests
+	$(PY) -m mypy.stubtest shoal
+	$(PY) -m mypy --strict bindings-python/python/shoal
 
 ## loom: model-check the pool's free lists and lanes under every interleaving (loom)
 loom:
@@ -74,6 +94,12 @@ bench-cluster:
 ## (needs root for the namespaces; falls back to loopback and says so)
 bench-route:
 	$(CARGO) run --release -p shoal-cli -- bench route --count 20000 --rounds 5
+
+## bench-python: ring lookups vs uhashring; round trips between two Python processes
+## over the bus vs multiprocessing.Pipe and pyzmq
+bench-python: python
+	$(PY) bindings-python/bench/lookups.py
+	@test ! -f bindings-python/bench/roundtrip.py || $(PY) bindings-python/bench/roundtrip.py
 
 ## fuzz: run each fuzz target for FUZZ_TIME seconds (nightly + cargo-fuzz in .tools/)
 FUZZ_TIME ?= 60

@@ -1,0 +1,259 @@
+"""Type stubs of the compiled module ``shoal._native`` (checked by mypy stubtest)."""
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, final
+
+import numpy as np
+import numpy.typing as npt
+
+__version__: str
+__all__ = [
+    "Bus",
+    "MigrationPlan",
+    "NodeInfo",
+    "PartitionTable",
+    "Ring",
+    "SimReport",
+    "TableStats",
+    "__version__",
+    "key_hash",
+    "simulate",
+    "splitmix64",
+]
+
+def key_hash(key: str | bytes | bytearray | memoryview) -> int:
+    """The pinned XXH3-64 hash of a key: its position on an xxh3 ring."""
+
+def splitmix64(i: int) -> int:
+    """SplitMix64 of ``i``: the shared vectors' key generator."""
+
+_Key = str | bytes | bytearray | memoryview
+_PerNode = Mapping[str, float] | Sequence[float]
+
+@final
+class NodeInfo:
+    """One node of a ring."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def weight(self) -> float: ...
+    @property
+    def vnodes(self) -> int: ...
+    @property
+    def points(self) -> int: ...
+    @property
+    def zone(self) -> str | None: ...
+
+@final
+class MigrationPlan:
+    """The hash ranges that change owner between two rings."""
+
+    @property
+    def moves(self) -> list[tuple[int, int, str, str]]: ...
+    @property
+    def fraction_moved(self) -> float: ...
+    def fraction_between(self, from_node: str | None = None, to_node: str | None = None) -> float:
+        """Fraction of the hash space moving from ``from_node`` to ``to_node`` (None: any)."""
+    def __len__(self) -> int: ...
+
+@final
+class Ring:
+    """A consistent-hash ring of weighted nodes."""
+
+    def __new__(cls, vnodes: int | None = None, hash: str = "xxh3") -> Ring: ...
+    @property
+    def hash(self) -> str: ...
+    @property
+    def vnodes(self) -> int: ...
+    @property
+    def nodes(self) -> list[str]: ...
+    @property
+    def point_count(self) -> int: ...
+    def add(
+        self, id: str, weight: float = 1.0, *, vnodes: int | None = None, zone: str | None = None
+    ) -> None:
+        """Adds a node."""
+    def remove(self, id: str) -> None:
+        """Removes a node."""
+    def set_weight(self, id: str, weight: float) -> None:
+        """Changes a node's weight."""
+    def node(self, id: str) -> NodeInfo:
+        """The node with this id."""
+    def key_hash(self, key: _Key) -> int:
+        """The ring position of a key."""
+    def locate(self, key: _Key) -> str | None:
+        """The owner of ``key``, or None when the ring is empty."""
+    def locate_hash(self, position: int) -> str | None:
+        """The owner of a ring position."""
+    def locate_n(self, key: _Key, n: int, *, distinct_zones: bool = False) -> list[str]:
+        """Up to ``n`` distinct owners of ``key``, primary first."""
+    def locate_many(self, keys: Iterable[_Key] | npt.NDArray[np.uint64] | Any) -> Any:
+        """Owners of many keys: a list for keys, a uint32 index array for uint64 hashes."""
+    def locate_bounded(self, key: _Key, loads: _PerNode, epsilon: float = 0.25) -> str:
+        """Bounded-load lookup given the current per-node loads."""
+    def suggest_weights(
+        self, loads: _PerNode, targets: _PerNode | None = None, damping: float = 1.0
+    ) -> dict[str, float]:
+        """Weights that move the observed loads toward the targets."""
+    def ownership(self) -> dict[str, float]:
+        """Each node's share of the hash space."""
+    def diff(self, other: Ring) -> MigrationPlan:
+        """The migration plan from this ring to ``other``."""
+    def layout_digest(self) -> int:
+        """A digest of the layout."""
+    def snapshot(self) -> str:
+        """The ring as versioned JSON."""
+    @staticmethod
+    def from_snapshot(snapshot: str) -> Ring:
+        """Rebuilds a ring from ``snapshot()`` output."""
+    def copy(self) -> Ring:
+        """A copy of the ring."""
+    def __copy__(self) -> Ring: ...
+    def __deepcopy__(self, memo: Any, /) -> Ring: ...
+    def __reduce__(self) -> tuple[Any, tuple[str]]: ...
+    def __len__(self) -> int: ...
+    def __contains__(self, id: str, /) -> bool: ...
+
+@final
+class TableStats:
+    """Balance and collision figures of a partition table."""
+
+    @property
+    def partitions(self) -> int: ...
+    @property
+    def counts(self) -> dict[str, int]: ...
+    @property
+    def mean(self) -> float: ...
+    @property
+    def variance(self) -> float: ...
+    @property
+    def stddev(self) -> float: ...
+    @property
+    def cv(self) -> float: ...
+    @property
+    def peak_to_mean(self) -> float: ...
+    @property
+    def ideal_peak_to_mean(self) -> float: ...
+    @property
+    def claims(self) -> int: ...
+    @property
+    def collisions(self) -> int: ...
+    @property
+    def collision_probability(self) -> float: ...
+
+@final
+class PartitionTable:
+    """A fixed-partition routing table."""
+
+    def __new__(
+        cls,
+        members: Iterable[str | tuple[str, float]] | None = None,
+        partitions: int = 4096,
+        vnodes: int = 10,
+        mode: str = "classic",
+    ) -> PartitionTable: ...
+    @property
+    def partitions(self) -> int: ...
+    @property
+    def vnodes(self) -> int: ...
+    @property
+    def mode(self) -> str: ...
+    @property
+    def members(self) -> list[str]: ...
+    def add(self, id: str, weight: float = 1.0) -> None:
+        """Adds a member."""
+    def remove(self, id: str) -> None:
+        """Removes a member."""
+    def partition_of(self, key: _Key) -> int:
+        """The partition a key falls in."""
+    def owner(self, p: int) -> str | None:
+        """The owner of partition ``p``."""
+    def locate(self, key: _Key) -> str | None:
+        """The owner of ``key``."""
+    def locate_hash(self, hash: int) -> str | None:
+        """The owner of a key hash."""
+    def owners(self) -> list[str | None]:
+        """The owner of every partition."""
+    def digest(self) -> int:
+        """A digest of the table."""
+    def diff(self, other: PartitionTable) -> list[tuple[int, str | None, str | None]]:
+        """Partitions whose owner differs in ``other``."""
+    def stats(self) -> TableStats:
+        """Balance and collision statistics."""
+    def snapshot(self) -> str:
+        """The table as versioned JSON."""
+    @staticmethod
+    def from_snapshot(snapshot: str) -> PartitionTable:
+        """Rebuilds a table from ``snapshot()`` output."""
+    def __reduce__(self) -> tuple[Any, tuple[str]]: ...
+    def __len__(self) -> int: ...
+    def __contains__(self, id: str, /) -> bool: ...
+
+@final
+class SimReport:
+    """What a simulation run measured (seconds of simulated time)."""
+
+    @property
+    def protocol(self) -> str: ...
+    @property
+    def scenario(self) -> str: ...
+    @property
+    def nodes(self) -> int: ...
+    @property
+    def fanout(self) -> int: ...
+    @property
+    def loss(self) -> float: ...
+    @property
+    def seed(self) -> int: ...
+    @property
+    def round(self) -> float: ...
+    @property
+    def converged(self) -> dict[str, float | None]: ...
+    @property
+    def detection_first(self) -> float | None: ...
+    @property
+    def detection(self) -> dict[str, float | None]: ...
+    @property
+    def detection_times(self) -> list[float]: ...
+    @property
+    def false_failures(self) -> int: ...
+    @property
+    def msgs_per_member_sec(self) -> float: ...
+    @property
+    def bytes_per_member_sec(self) -> float: ...
+    @property
+    def lost(self) -> int: ...
+    @property
+    def delivered(self) -> int: ...
+    @property
+    def simulated(self) -> float: ...
+
+def simulate(
+    nodes: int,
+    scenario: str = "join",
+    *,
+    protocol: str = "shoal",
+    seed: int = 1,
+    loss: float = 0.0,
+    latency_ms: tuple[float, float] = ...,  # (10.0, 50.0)
+    fanout: int = 3,
+    duration: float = 120.0,
+    warmup: float = 5.0,
+    partition: float = 30.0,
+    churn_interval: float = 5.0,
+    stagger: float = 0.0,
+    authenticate: bool = False,
+) -> SimReport:
+    """Runs a deterministic gossip simulation."""
+
+@final
+class Bus:
+    """A handle on a named shared-memory bus."""
+
+    @staticmethod
+    def create(name: str) -> Bus: ...
+    @staticmethod
+    def open(name: str) -> Bus: ...
+    @property
+    def name(self) -> str: ...
