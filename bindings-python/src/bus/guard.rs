@@ -1,0 +1,165 @@
+//! `Guarded<T>`: a core sender, receiver or publisher shared by Python threads.
+//!
+//! The core objects take `&mut self`, and a frozen pyclass can be used by several Python
+//! threads at once, so each sits in a mutex (`None` once closed). The one rule that
+//! keeps the mutex and the GIL from deadlocking: nobody waits for the mutex while
+//! holding the GIL. Calls that never block try the lock with the GIL held and, if
+//! another thread has it, wait for it with the GIL released ([`Guarded::with`]); calls
+//! that may block take the lock and run with the GIL released ([`Guarded::detached`]).
+//! Waiting for the lock is done in slices with `check_signals` between them, so Ctrl-C
+//! still works while another thread is busy with the object.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Mutex, MutexGuard, TryLockError};
+use std::time::{Duration, Instant};
+
+use pyo3::prelude::*;
+
+use crate::errors::Kind;
+
+/// The longest the binding waits with the GIL released before it looks at signals
+/// (Ctrl-C) again.
+pub(crate) const SLICE: Duration = Duration::from_millis(50);
+
+/// A core object behind a mutex, `None` once closed.
+pub(crate) struct Guarded<T> {
+    cell: Mutex<Option<T>>,
+    closed: AtomicBool,
+    /// What the object is called in error messages ("receiver", "sender", ...).
+    what: &'static str,
+}
+
+/// Why [`Guarded::lock_within`] gave up.
+enum Busy {
+    /// Another thread kept the lock for the whole slice.
+    Timeout,
+    /// The object was closed.
+    Closed,
+}
+
+impl<T: Send> Guarded<T> {
+    pub fn new(value: T, what: &'static str) -> Self {
+        Guarded {
+            cell: Mutex::new(Some(value)),
+            closed: AtomicBool::new(false),
+            what,
+        }
+    }
+
+    /// The error of a call on a closed object.
+    pub fn closed_err(&self) -> PyErr {
+        Kind::Bus.err(format!("this {} is closed", self.what))
+    }
+
+    /// Whether [`Guarded::close`] was called.
+    pub fn is_closed(&self) -> bool {
+        self.closed.load(Ordering::Acquire)
+    }
+
+    fn try_lock(&self) -> Option<MutexGuard<'_, Option<T>>> {
+        match self.cell.try_lock() {
+            Ok(g) => Some(g),
+            // A panic inside a core call (there should be none) leaves the object as
+            // it was; keep using it.
+            Err(TryLockError::Poisoned(p)) => Some(p.into_inner()),
+            Err(TryLockError::WouldBlock) => None,
+        }
+    }
+
+    /// Polls for the lock for at most `limit`; call with the GIL released.
+    fn lock_within(&self, limit: Duration) -> Result<MutexGuard<'_, Option<T>>, Busy> {
+        let start = Instant::now();
+        let mut round = 0u32;
+        loop {
+            if self.is_closed() {
+                return Err(Busy::Closed);
+            }
+            if let Some(g) = self.try_lock() {
+                return Ok(g);
+            }
+            if start.elapsed() >= limit {
+                return Err(Busy::Timeout);
+            }
+            round = round.saturating_add(1);
+            if round < 64 {
+                core::hint::spin_loop();
+            } else if round < 128 {
+                std::thread::yield_now();
+            } else {
+                std::thread::sleep(Duration::from_micros(50));
+            }
+        }
+    }
+
+    /// Runs `f` (which must not block) on the object with the GIL held. If another
+    /// thread is inside a call on the object, waits for it with the GIL released.
+    pub fn with<R>(&self, py: Python<'_>, f: impl FnOnce(&mut T) -> R) -> PyResult<R> {
+        loop {
+            if self.is_closed() {
+                return Err(self.closed_err());
+            }
+            if let Some(mut g) = self.try_lock() {
+                return match g.as_mut() {
+                    Some(v) => Ok(f(v)),
+                    None => Err(self.closed_err()),
+                };
+            }
+            let waited = py.detach(|| self.lock_within(SLICE).map(drop));
+            if let Err(Busy::Closed) = waited {
+                return Err(self.closed_err());
+            }
+            py.check_signals()?;
+        }
+    }
+
+    /// Runs `f` (which may block) on the object with the GIL released.
+    pub fn detached<R, F>(&self, py: Python<'_>, f: F) -> PyResult<R>
+    where
+        R: Send,
+        F: FnOnce(&mut T) -> R + Send,
+    {
+        let mut f = Some(f);
+        loop {
+            let out = py.detach(|| {
+                let mut g = self.lock_within(SLICE)?;
+                match (g.as_mut(), f.take()) {
+                    (Some(v), Some(f)) => Ok(f(v)),
+                    _ => Err(Busy::Closed),
+                }
+            });
+            match out {
+                Ok(r) => return Ok(r),
+                Err(Busy::Closed) => return Err(self.closed_err()),
+                Err(Busy::Timeout) => py.check_signals()?,
+            }
+        }
+    }
+
+    /// Closes the object: later calls fail with a clear error. Waits (GIL released,
+    /// Ctrl-C honoured) for a call in progress in another thread to finish its current
+    /// slice; idempotent.
+    pub fn close(&self, py: Python<'_>) -> PyResult<()> {
+        self.closed.store(true, Ordering::Release);
+        loop {
+            // `lock_within` refuses once closed, so take the lock directly here.
+            let taken = py.detach(|| {
+                let start = Instant::now();
+                loop {
+                    if let Some(mut g) = self.try_lock() {
+                        // Dropping a core object closes lanes: no GIL needed.
+                        drop(g.take());
+                        return true;
+                    }
+                    if start.elapsed() >= SLICE {
+                        return false;
+                    }
+                    std::thread::sleep(Duration::from_micros(50));
+                }
+            });
+            if taken {
+                return Ok(());
+            }
+            py.check_signals()?;
+        }
+    }
+}
