@@ -23,7 +23,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use pyo3::prelude::*;
-use pyo3::types::PyTuple;
+use pyo3::types::{PyMemoryView, PyTuple};
 use shoal_core::native::bus::{Bus as CoreBus, BusError};
 
 use crate::errors::{bus_err, Kind};
@@ -219,6 +219,16 @@ impl Bus {
         let bus = self.core_open()?;
         let p = py.detach(|| bus.publisher(topic)).map_err(bus_err)?;
         Ok(Publisher::new(p))
+    }
+
+    /// Borrows `n` bytes of shared memory as a writable memoryview, not tied to a
+    /// destination yet: any sender or publisher of this process's handle on the bus can
+    /// send it. Raises `BusError` at once if the pool has no room.
+    fn loan<'py>(&self, py: Python<'py>, n: i64) -> PyResult<Bound<'py, PyMemoryView>> {
+        let n = config::size("n", n)?;
+        let bus = self.core_open()?;
+        let loan = bus.loan(n).map_err(bus_err)?;
+        loan::loan_view(py, loan)
     }
 
     /// Occupancy and counters of the bus (pool slots, processes, endpoints, lanes,

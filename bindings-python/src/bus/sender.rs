@@ -118,7 +118,10 @@ impl Sender {
     /// separately.
     fn send_batched(&self, py: Python<'_>, data: &Bound<'_, PyAny>) -> PyResult<()> {
         let data = BytesLike::get(data)?;
-        let r = self.inner.with(py, |s| s.send_batched(data.as_slice()));
+        // If another thread holds the sender, the copy runs with the GIL released; the
+        // export keeps the bytes in place meanwhile (as hashlib does for large inputs).
+        let bytes = data.as_slice();
+        let r = self.inner.with(py, |s| s.send_batched(bytes));
         drop(data);
         r?.map_err(bus_err)
     }
