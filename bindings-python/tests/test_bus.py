@@ -140,6 +140,15 @@ def test_round_trip_in_one_process(bus_name):
         del m
         assert bus.stats().allocated_slots == 0
         assert rx.try_recv() is None
+        # Iterating receives, blocking for each message.
+        for i in range(3):
+            tx.send_copy(b"it%d" % i)
+        got = []
+        for m in rx:
+            got.append(bytes(m))
+            if len(got) == 3:
+                break
+        assert got == [b"it0", b"it1", b"it2"]
 
 
 def test_loan_send_recv_content(bus_name):

@@ -137,6 +137,7 @@ impl Receiver {
         self.recv(py, None)
     }
 
+    /// Returns the receiver itself (raises `BusError` if it is closed).
     fn __enter__(slf: Bound<'_, Self>) -> PyResult<Bound<'_, Self>> {
         if slf.get().inner.is_closed() {
             return Err(slf.get().inner.closed_err());

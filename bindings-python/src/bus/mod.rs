@@ -62,7 +62,6 @@ impl Bus {
     }
 
     /// Whether `close()` was called on the Python object.
-    #[allow(dead_code)] // for the router binding, being written
     pub fn is_closed(&self) -> bool {
         self.closed.load(Ordering::Acquire)
     }
@@ -166,6 +165,7 @@ impl Bus {
     /// wait for the endpoint to be created by its consumer (default 0: raise
     /// `BusNotFoundError` at once; `None`: wait forever, Ctrl-C interrupts).
     #[pyo3(signature = (endpoint, *, timeout=Some(0.0)))]
+    #[pyo3(text_signature = "($self, endpoint, *, timeout=0.0)")]
     fn sender(&self, py: Python<'_>, endpoint: &str, timeout: Option<f64>) -> PyResult<Sender> {
         let until = config::deadline(timeout)?;
         let bus = self.core_open()?;
@@ -253,6 +253,7 @@ impl Bus {
         self.closed.store(true, Ordering::Release);
     }
 
+    /// Returns the bus itself (raises `BusError` if it is closed).
     fn __enter__(slf: Bound<'_, Self>) -> PyResult<Bound<'_, Self>> {
         slf.get().core_open()?;
         Ok(slf)

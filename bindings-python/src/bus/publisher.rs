@@ -111,6 +111,7 @@ impl Publisher {
         self.inner.close(py)
     }
 
+    /// Returns the publisher itself (raises `BusError` if it is closed).
     fn __enter__(slf: Bound<'_, Self>) -> PyResult<Bound<'_, Self>> {
         if slf.get().inner.is_closed() {
             return Err(slf.get().inner.closed_err());
