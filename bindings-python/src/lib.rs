@@ -1,7 +1,7 @@
 //! `shoal._native`: the compiled half of the `shoal` Python package.
 //!
-//! Thin wrappers over `shoal-core`, one file per concept: `ring.rs`, `partition.rs`,
-//! `sim.rs`, `bus.rs`, `node.rs`, `router.rs`; `errors.rs` maps core errors to the
+//! Thin wrappers over `shoal-core`, one file or folder per concept: `ring.rs`, `partition.rs`,
+//! `sim.rs`, `bus/`, `node.rs`, `router.rs`; `errors.rs` maps core errors to the
 //! exceptions of `shoal.errors`, `keys.rs` reads keys. The pure-Python package
 //! (`python/shoal/`) re-exports everything and adds the asyncio helpers.
 //!

@@ -1,7 +1,7 @@
 """Type stubs of the compiled module ``shoal._native`` (checked by mypy stubtest)."""
 
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, final
+from typing import Any, Literal, Self, final
 
 import numpy as np
 import numpy.typing as npt
@@ -9,6 +9,13 @@ import numpy.typing as npt
 __version__: str
 __all__ = [
     "Bus",
+    "BusStats",
+    "Loan",
+    "Message",
+    "Publisher",
+    "ReclaimReport",
+    "Receiver",
+    "Sender",
     "MigrationPlan",
     "NodeInfo",
     "PartitionTable",
@@ -247,13 +254,202 @@ def simulate(
 ) -> SimReport:
     """Runs a deterministic gossip simulation."""
 
+_Backpressure = Literal["block", "error", "drop_oldest"]
+_Wait = Literal["spin_then_park", "spin", "park"]
+
 @final
 class Bus:
-    """A handle on a named shared-memory bus."""
+    """A handle on a named shared-memory bus; the last process to leave removes it."""
 
     @staticmethod
-    def create(name: str) -> Bus: ...
+    def create(
+        name: str,
+        *,
+        lane_capacity: int | None = None,
+        max_processes: int | None = None,
+        max_endpoints: int | None = None,
+        max_lanes: int | None = None,
+        held_per_process: int | None = None,
+        pool: Literal["standard", "small"] = "standard",
+    ) -> Bus:
+        """Creates bus ``name``; BusExistsError if it has live users."""
     @staticmethod
-    def open(name: str) -> Bus: ...
+    def open(name: str) -> Bus:
+        """Opens existing bus ``name`` (BusNotFoundError if none)."""
     @property
     def name(self) -> str: ...
+    @property
+    def closed(self) -> bool: ...
+    def endpoint(
+        self,
+        name: str,
+        *,
+        backpressure: _Backpressure = "block",
+        wait: _Wait = "spin_then_park",
+        spins: int | None = None,
+    ) -> Receiver:
+        """Becomes the consumer of endpoint ``name``."""
+    def sender(self, endpoint: str, *, timeout: float | None = 0.0) -> Sender:
+        """A sender to ``endpoint``; waits up to ``timeout`` s for it to exist."""
+    def subscribe(
+        self,
+        topic: str,
+        *,
+        backpressure: _Backpressure = "block",
+        wait: _Wait = "spin_then_park",
+        spins: int | None = None,
+    ) -> Receiver:
+        """Subscribes to ``topic``."""
+    def publisher(self, topic: str) -> Publisher:
+        """A publisher to ``topic``."""
+    def loan(self, n: int) -> memoryview:
+        """A writable view of n bytes of shared memory."""
+    def stats(self) -> BusStats:
+        """Occupancy and counters of the bus."""
+    def reclaim(self) -> ReclaimReport:
+        """Runs crash repair now if an attached process has died."""
+    def close(self) -> None:
+        """Makes this handle refuse further use."""
+    def __enter__(self) -> Self: ...
+    def __exit__(self, *exc: object) -> bool: ...
+
+@final
+class Sender:
+    """Sends to one endpoint through a lane of its own."""
+
+    @property
+    def endpoint(self) -> str: ...
+    @property
+    def closed(self) -> bool: ...
+    def loan(self, n: int) -> memoryview:
+        """A writable view of exactly n bytes of shared memory."""
+    def send(self, view: memoryview | Loan, length: int | None = None) -> None:
+        """Sends a loaned view without copying and releases it."""
+    def send_copy(self, data: bytes | bytearray | memoryview) -> None:
+        """Sends a copy of any bytes-like object."""
+    def send_batched(self, data: bytes | bytearray | memoryview) -> None:
+        """Queues a copy of a small message in the current batch."""
+    def flush(self) -> None:
+        """Sends the pending batch now."""
+    def close(self) -> None:
+        """Closes the sender and its lane."""
+    def __enter__(self) -> Self: ...
+    def __exit__(self, *exc: object) -> bool: ...
+
+@final
+class Receiver:
+    """Consumer of an endpoint or a topic subscription."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def subscription(self) -> bool: ...
+    @property
+    def closed(self) -> bool: ...
+    def recv(self, timeout: float | None = None) -> memoryview:
+        """Waits for the next message (a read-only view of shared memory)."""
+    def try_recv(self) -> memoryview | None:
+        """The next message if one is waiting, else None."""
+    def close(self) -> None:
+        """Closes the endpoint."""
+    def __iter__(self) -> Self: ...
+    def __next__(self) -> memoryview: ...
+    def __enter__(self) -> Self: ...
+    def __exit__(self, *exc: object) -> bool: ...
+
+@final
+class Publisher:
+    """Publishes to a topic: written once, read by every subscriber."""
+
+    @property
+    def topic(self) -> str: ...
+    @property
+    def closed(self) -> bool: ...
+    def subscriber_count(self) -> int:
+        """Current subscribers of the topic."""
+    def loan(self, n: int) -> memoryview:
+        """A writable view of n bytes of shared memory."""
+    def publish(self, view: memoryview | Loan, length: int | None = None) -> int:
+        """Publishes a loaned view without copying; returns the subscribers reached."""
+    def publish_copy(self, data: bytes | bytearray | memoryview) -> int:
+        """Publishes a copy; returns the subscribers reached."""
+    def close(self) -> None:
+        """Closes the publisher and its lanes."""
+    def __enter__(self) -> Self: ...
+    def __exit__(self, *exc: object) -> bool: ...
+
+@final
+class Loan:
+    """The shared-memory buffer behind a loan's writable memoryview (its ``.obj``)."""
+
+    @property
+    def offset(self) -> int: ...
+    @property
+    def capacity(self) -> int: ...
+    @property
+    def sent(self) -> bool: ...
+    def __len__(self) -> int: ...
+
+@final
+class Message:
+    """The received bytes behind a read-only memoryview (its ``.obj``)."""
+
+    @property
+    def offset(self) -> int: ...
+    @property
+    def batched(self) -> bool: ...
+    def __len__(self) -> int: ...
+
+@final
+class BusStats:
+    """A snapshot of a bus's occupancy and counters."""
+
+    @property
+    def processes(self) -> int: ...
+    @property
+    def endpoints(self) -> int: ...
+    @property
+    def lanes(self) -> int: ...
+    @property
+    def corrupt(self) -> int: ...
+    @property
+    def reclaimed(self) -> int: ...
+    @property
+    def dropped(self) -> int: ...
+    @property
+    def repairs(self) -> int: ...
+    @property
+    def total_slots(self) -> int: ...
+    @property
+    def allocated_slots(self) -> int: ...
+    @property
+    def total_slot_bytes(self) -> int: ...
+    @property
+    def allocated_slot_bytes(self) -> int: ...
+    @property
+    def requested_bytes(self) -> int: ...
+    @property
+    def utilization(self) -> float: ...
+    @property
+    def occupancy(self) -> float: ...
+    @property
+    def fragmentation(self) -> float: ...
+    @property
+    def classes(self) -> list[tuple[int, int, int, int]]: ...
+
+@final
+class ReclaimReport:
+    """What one crash repair did."""
+
+    @property
+    def dead_processes(self) -> int: ...
+    @property
+    def reclaimed_slots(self) -> int: ...
+    @property
+    def refcounts_fixed(self) -> int: ...
+    @property
+    def endpoints_closed(self) -> int: ...
+    @property
+    def lanes_released(self) -> int: ...
+    @property
+    def large_unlinked(self) -> int: ...
