@@ -16,18 +16,8 @@ use super::guard::{Guarded, SLICE};
 use super::message::message_view;
 use crate::errors::{bus_err, Kind};
 
-/// The core receiver, made `Send`.
-///
-/// The core `Receiver` is not `Send` only because the batch it is working through keeps
-/// a `NonNull<u8>` into the shared mapping, next to the `Arc` that keeps that mapping
-/// and slot alive; nothing in it is tied to a thread (the core's `Message`, which holds
-/// the same kind of pointer, is `Send`). Reported to the core's owner.
+/// The core receiver (`Send`: it may move between threads, used by one at a time).
 pub(crate) struct SendReceiver(pub CoreReceiver);
-
-// SAFETY: see above: every field of the core receiver is owned data, `Arc`s of `Send +
-// Sync` types, or a pointer into a mapping that one of those `Arc`s keeps alive; it is
-// used by one thread at a time (behind `Guarded`'s mutex).
-unsafe impl Send for SendReceiver {}
 
 /// The consumer of an endpoint (`Bus.endpoint`) or a topic subscription
 /// (`Bus.subscribe`): receives every sender's (or publisher's) messages as read-only

@@ -186,6 +186,17 @@ struct CurrentBatch {
     cursor: usize,
 }
 
+// SAFETY: `base` points into the shared mapping that `hold` keeps alive (as in
+// `Message`); nothing here is tied to a thread, so a `Receiver` may move between
+// threads (it is still used through `&mut`, by one thread at a time).
+unsafe impl Send for CurrentBatch {}
+
+// Bindings keep receivers in objects that other threads may use (behind a mutex).
+const _: fn() = || {
+    fn is_send<T: Send>() {}
+    is_send::<Receiver>();
+};
+
 /// The consumer of a named endpoint: receives from every sender's lane, round robin.
 pub struct Receiver {
     shared: Arc<Shared>,
