@@ -74,6 +74,33 @@ fn nodes_converge_and_place_keys_alike() {
 }
 
 #[test]
+fn a_weight_change_reaches_every_placement_including_its_own() {
+    let a = Node::start(config(&[], None)).unwrap();
+    let b = Node::start(config(&[a.local_addr()], None)).unwrap();
+    eventually("two members", || live(&a) == 2 && live(&b) == 2);
+    let weight_of = |n: &Node, id: &str| {
+        n.placement()
+            .ring()
+            .and_then(|r| r.node(id).map(|x| x.weight()))
+    };
+    a.update_meta(Meta {
+        weight: 5,
+        ..Meta::default()
+    })
+    .unwrap();
+    eventually("b places a with weight 5", || {
+        weight_of(&b, a.id()) == Some(5.0)
+    });
+    // No membership event happens on a itself; its own layout must follow anyway.
+    eventually("a places itself with weight 5", || {
+        weight_of(&a, a.id()) == Some(5.0)
+    });
+    eventually("one digest", || {
+        a.status().placement_digest == b.status().placement_digest
+    });
+}
+
+#[test]
 fn status_is_served_over_tcp_and_decodes() {
     let mut cfg = config(&[], None);
     cfg.meta = Meta {

@@ -125,10 +125,14 @@ impl Driver {
         let mut leave_until: Option<StdInstant> = None;
         loop {
             let commands = core::mem::take(&mut *lock(&shared.commands));
+            let mut own_meta_changed = false;
             for c in commands {
                 let now = self.now();
                 match c {
-                    Command::UpdateMeta(meta) => self.m.update_meta(now, meta),
+                    Command::UpdateMeta(meta) => {
+                        self.m.update_meta(now, meta);
+                        own_meta_changed = true;
+                    }
                     Command::SetKeyring(k) => {
                         let _ = self.state_codec.set_keyring(Some(k.clone()));
                         let _ = self.m.codec_mut().set_keyring(Some(k));
@@ -146,6 +150,11 @@ impl Driver {
                         }
                     }
                 }
+            }
+            // Our own new weight or zone changes our own placement too; that raises no
+            // membership event here, so re-sync now rather than on the next event.
+            if own_meta_changed {
+                self.sync_placement(shared);
             }
             if shared.stop.load(Ordering::Acquire)
                 || leave_until.is_some_and(|t| StdInstant::now() >= t)
@@ -267,10 +276,18 @@ impl Driver {
             any = true;
             lock(&shared.subscribers).retain(|s| s.send(e.clone()).is_ok());
         }
-        if any && self.follower.sync(&mut self.m).unwrap_or(false) {
-            shared.placement.store(Arc::new(self.follower.clone()));
+        if any {
+            self.sync_placement(shared);
         }
         any
+    }
+
+    /// Rebuilds the placement if the live members' weights or zones changed, and
+    /// publishes it to readers.
+    fn sync_placement(&mut self, shared: &Shared) {
+        if self.follower.sync(&mut self.m).unwrap_or(false) {
+            shared.placement.store(Arc::new(self.follower.clone()));
+        }
     }
 
     fn publish_status(&self, shared: &Shared) {
