@@ -48,9 +48,13 @@ impl Member {
     }
 
     fn __repr__(&self) -> String {
+        let zone = match &self.zone {
+            Some(z) => format!("{z:?}"),
+            None => "None".into(),
+        };
         format!(
-            "Member(id={:?}, address={:?}, status={:?}, incarnation={}, role={:?}, weight={}, zone={:?})",
-            self.id, self.address, self.status, self.incarnation, self.role, self.weight, self.zone
+            "Member(id={:?}, address={:?}, status={:?}, incarnation={}, role={:?}, weight={}, zone={zone})",
+            self.id, self.address, self.status, self.incarnation, self.role, self.weight
         )
     }
 }
