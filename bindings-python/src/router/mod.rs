@@ -185,11 +185,15 @@ impl Router {
     fn snapshot(&self, py: Python<'_>, key: &[u8]) -> PyResult<Snapshot> {
         Ok(match &self.source {
             Source::Node(n) => Snapshot::Follower(n.get().placement(py)?),
+            // `try_borrow`: a ring being changed by another thread is an error, not a
+            // panic.
             Source::Ring(r) => {
-                Snapshot::Owner(Placement::locate(r.bind(py).borrow().core(), key).map(Into::into))
+                let ring = r.bind(py).try_borrow()?;
+                Snapshot::Owner(Placement::locate(ring.core(), key).map(Into::into))
             }
             Source::Table(t) => {
-                Snapshot::Owner(Placement::locate(t.bind(py).borrow().core(), key).map(Into::into))
+                let table = t.bind(py).try_borrow()?;
+                Snapshot::Owner(Placement::locate(table.core(), key).map(Into::into))
             }
         })
     }
