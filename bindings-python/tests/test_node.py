@@ -362,9 +362,11 @@ def test_seeds_as_host_port_tuples(nodes):
 
 
 def test_bad_settings_raise_value_errors(nodes):
-    for bad in ("nonsense", "127.0.0.1:99999", "127.0.0.1", 42):
+    for bad in ("nonsense", "127.0.0.1:99999", "127.0.0.1", "[::1"):
         with pytest.raises(ValueError):
             Node.start(bad)
+    with pytest.raises(TypeError):
+        Node.start(("127.0.0.1", 0))
     with pytest.raises(ValueError, match="advertise"):
         Node.start("0.0.0.0:0")
     cases = [

@@ -36,6 +36,11 @@ pub fn address(py: Python<'_>, value: &Bound<'_, PyAny>, what: &str) -> PyResult
             value.get_type().name()?
         )));
     };
+    parse_address(py, &text, what)
+}
+
+/// An `"ip:port"` (or `"host:port"`, resolved) string as a socket address.
+pub fn parse_address(py: Python<'_>, text: &str, what: &str) -> PyResult<SocketAddr> {
     if let Ok(a) = text.parse::<SocketAddr>() {
         return Ok(a);
     }

@@ -112,22 +112,22 @@ impl Node {
     /// `NetError` (an `OSError`) if the address cannot be bound.
     #[staticmethod]
     #[pyo3(signature = (
-        bind = None, *, seeds = None, id = None, advertise = None, role = String::new(),
-        weight = 1, zone = None, label = String::from("shoal"), keys = None,
+        bind = "127.0.0.1:0", *, seeds = None, id = None, advertise = None, role = "",
+        weight = 1, zone = None, label = "shoal", keys = None,
         encrypt = false, placement = "ring", vnodes = None, hash = "xxh3",
         partitions = 4096, mode = "classic", protocol = "lan"
     ))]
     #[allow(clippy::too_many_arguments)]
     fn start(
         py: Python<'_>,
-        bind: Option<&Bound<'_, PyAny>>,
+        bind: &str,
         seeds: Option<&Bound<'_, PyAny>>,
         id: Option<String>,
         advertise: Option<&Bound<'_, PyAny>>,
-        role: String,
+        role: &str,
         weight: i64,
         zone: Option<String>,
-        label: String,
+        label: &str,
         keys: Option<&Bound<'_, PyAny>>,
         encrypt: bool,
         placement: &str,
@@ -137,11 +137,7 @@ impl Node {
         mode: &str,
         protocol: &str,
     ) -> PyResult<Node> {
-        let bind = match bind {
-            Some(b) => config::address(py, b, "bind")?,
-            None => SocketAddr::from(([127, 0, 0, 1], 0)),
-        };
-        let mut cfg = NodeConfig::new(bind);
+        let mut cfg = NodeConfig::new(config::parse_address(py, bind, "bind")?);
         if let Some(seeds) = seeds {
             if seeds.cast::<pyo3::types::PyString>().is_ok() {
                 return Err(crate::errors::invalid(
@@ -158,11 +154,11 @@ impl Node {
             .map(|a| config::address(py, a, "advertise"))
             .transpose()?;
         cfg.meta = Meta {
-            role,
+            role: role.into(),
             weight: config::weight(weight)?,
             zone,
         };
-        cfg.label = label;
+        cfg.label = label.into();
         cfg.keyring = keys.map(config::keyring).transpose()?;
         cfg.encrypt = encrypt;
         cfg.placement = config::placement(placement, vnodes, hash, partitions, mode)?;
