@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import faulthandler
 import os
+import signal
 import threading
 import time
 
@@ -213,6 +214,24 @@ def test_node_router_sends_remote_keys_over_tcp(bus, nodes):
     assert (s["remote"], s["sent"], s["acked"], s["pending"]) == (20, 20, 0, 20)
     assert s["refused"] > 0
     assert b.status()["routes_delivered"] == 0
+
+    # A long flush stays responsive to signals (Ctrl-C).
+    class Interrupted(Exception):
+        pass
+
+    def on_alarm(signum, frame):
+        raise Interrupted
+
+    old = signal.signal(signal.SIGALRM, on_alarm)
+    try:
+        signal.setitimer(signal.ITIMER_REAL, 0.3)
+        t0 = time.monotonic()
+        with pytest.raises(Interrupted):
+            router.flush(30)
+        assert time.monotonic() - t0 < 2
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, old)
 
 
 @needs_bus
