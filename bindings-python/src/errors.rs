@@ -120,7 +120,6 @@ pub fn bus_err(e: BusError) -> PyErr {
 }
 
 /// A networked-node error.
-#[allow(dead_code)] // used by node.rs and router.rs, which are being written
 pub fn net_err(e: NetError) -> PyErr {
     let kind = match &e {
         NetError::InvalidConfig(_) | NetError::TooLarge(_) => Kind::InvalidArgument,

@@ -83,6 +83,13 @@ fn member_specs(members: &Bound<'_, PyAny>) -> PyResult<Vec<NodeSpec>> {
     iter.map(|m| member_spec(&m?)).collect()
 }
 
+impl PartitionTable {
+    /// The core table, for the router's placement.
+    pub fn core(&self) -> &shoal_core::PartitionTable {
+        &self.inner
+    }
+}
+
 #[pymethods]
 impl PartitionTable {
     /// The table for `members` (ids, or `(id, weight)` tuples; any order gives the

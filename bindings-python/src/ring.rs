@@ -101,6 +101,11 @@ impl MigrationPlan {
 }
 
 impl Ring {
+    /// The core ring, for the router's placement.
+    pub fn core(&self) -> &shoal_core::Ring {
+        &self.inner
+    }
+
     fn wrap(py: Python<'_>, inner: shoal_core::Ring) -> Ring {
         let mut ring = Ring {
             inner,
