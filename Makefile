@@ -54,7 +54,7 @@ test-rust:
 test-python: python
 	$(PY) -m pytest -q bindings-python/tests
 	$(PY) -m mypy.stubtest shoal
-	$(PY) -m mypy --strict bindings-python/python/shoal
+	$(PY) -m mypy --strict bindings-python/python/shoal examples/python/agents
 
 ## loom: model-check the pool's free lists and lanes under every interleaving (loom)
 loom:

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from shoal._native import Bus
+from shoal import Bus
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "python" / "agents"
 

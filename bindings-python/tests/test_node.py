@@ -19,7 +19,7 @@ import time
 import pytest
 
 import shoal
-from shoal._native import Event, Member, Node, PartitionTable, Ring
+from shoal import Event, Member, Node, PartitionTable, Ring
 
 
 @pytest.fixture(autouse=True)
@@ -144,11 +144,6 @@ def test_member_records_and_update_meta(nodes):
         a.update_meta(weight=-3)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="core: the driver re-syncs placement only on membership events, and a "
-    "node's own update_meta emits none locally, so its own layout keeps the old weight",
-)
 def test_own_placement_follows_own_update_meta(nodes):
     a, b = cluster(nodes, [("a", 1), ("b", 2)])
     a.update_meta(weight=5)
@@ -191,7 +186,7 @@ def test_events_joined_then_left_when_a_node_closes(nodes):
 
 VICTIM = """
 import sys, time
-from shoal._native import Node
+from shoal import Node
 n = Node.start("127.0.0.1:0", id="victim", seeds=[sys.argv[1]], protocol="fast")
 print(n.address, flush=True)
 time.sleep(60)

@@ -17,7 +17,7 @@ import time
 import pytest
 
 import shoal
-from shoal._native import Bus, Destination, Node, PartitionTable, Ring, Router
+from shoal import Bus, Destination, Node, PartitionTable, Ring, Router
 
 needs_bus = pytest.mark.skipif(
     not (hasattr(Bus, "endpoint") and hasattr(Bus, "sender")),

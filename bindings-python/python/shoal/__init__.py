@@ -10,8 +10,15 @@ The same keys get the same owners in Rust, Python, Node and the browser. Errors 
 """
 
 from . import errors
+from ._aio import EventStream
 from ._native import (
     Bus,
+    Destination,
+    Event,
+    Events,
+    Member,
+    Node,
+    Router,
     BusStats,
     Loan,
     Message,
@@ -58,6 +65,13 @@ __all__ = [
     "TableStats",
     "simulate",
     "SimReport",
+    "Node",
+    "Member",
+    "Event",
+    "Events",
+    "EventStream",
+    "Router",
+    "Destination",
     "Bus",
     "BusStats",
     "ReclaimReport",

@@ -1,6 +1,8 @@
 """Type stubs of the compiled module ``shoal._native`` (checked by mypy stubtest)."""
 
 from collections.abc import Iterable, Mapping, Sequence
+
+from ._aio import EventStream
 from typing import Any, Literal, Self, final
 
 import numpy as np
@@ -8,6 +10,12 @@ import numpy.typing as npt
 
 __version__: str
 __all__ = [
+    "Destination",
+    "Event",
+    "Events",
+    "Member",
+    "Node",
+    "Router",
     "Bus",
     "BusStats",
     "Loan",
@@ -453,3 +461,159 @@ class ReclaimReport:
     def lanes_released(self) -> int: ...
     @property
     def large_unlinked(self) -> int: ...
+
+@final
+class Member:
+    """A member of the cluster as one node sees it."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def address(self) -> str: ...
+    @property
+    def status(self) -> str: ...
+    @property
+    def incarnation(self) -> int: ...
+    @property
+    def role(self) -> str: ...
+    @property
+    def weight(self) -> int: ...
+    @property
+    def zone(self) -> str | None: ...
+    @property
+    def live(self) -> bool:
+        """Alive or suspect (still holds its keys)."""
+    def __hash__(self) -> int: ...
+    def __eq__(self, other: object, /) -> bool: ...
+
+@final
+class Event:
+    """A change in a node's view of the cluster."""
+
+    @property
+    def kind(self) -> str: ...
+    @property
+    def member(self) -> Member: ...
+    def __eq__(self, other: object, /) -> bool: ...
+
+@final
+class Events:
+    """Membership events from now on; iteration ends once the node stops."""
+
+    def next_event(self, timeout: float | None = None) -> Event | None:
+        """Waits at most ``timeout`` seconds; None on timeout or once the node stopped."""
+    def try_next(self) -> Event | None:
+        """An event already waiting, or None."""
+    @property
+    def closed(self) -> bool: ...
+    def __iter__(self) -> Self: ...
+    def __next__(self) -> Event: ...
+    def __aiter__(self) -> EventStream: ...
+
+@final
+class Node:
+    """A cluster member: gossip over UDP, live placement, routed payloads over TCP."""
+
+    @staticmethod
+    def start(
+        bind: str = "127.0.0.1:0",
+        *,
+        seeds: Iterable[str | tuple[str, int]] | None = None,
+        id: str | None = None,
+        advertise: str | tuple[str, int] | None = None,
+        role: str = "",
+        weight: int = 1,
+        zone: str | None = None,
+        label: str = "shoal",
+        keys: Sequence[bytes | str] | None = None,
+        encrypt: bool = False,
+        placement: Literal["ring", "table"] = "ring",
+        vnodes: int | None = None,
+        hash: Literal["xxh3", "ketama"] = "xxh3",
+        partitions: int = 4096,
+        mode: Literal["classic", "balanced"] = "classic",
+        protocol: Literal["lan", "fast"] = "lan",
+    ) -> Node:
+        """Binds, contacts the seeds and starts the protocol thread."""
+    @property
+    def id(self) -> str: ...
+    @property
+    def address(self) -> str: ...
+    @property
+    def local_address(self) -> str: ...
+    @property
+    def closed(self) -> bool: ...
+    def members(self, live_only: bool = True) -> list[Member]:
+        """Known members, sorted by id."""
+    def local_member(self) -> Member:
+        """This member's own record."""
+    def locate(self, key: _Key) -> str | None:
+        """The owner of ``key`` under the live placement."""
+    def placement_digest(self) -> int:
+        """Equal on members that place keys alike."""
+    def membership_digest(self) -> int:
+        """Equal on members with the same view."""
+    def status(self) -> dict[str, int]:
+        """Counters of the node."""
+    def update_meta(
+        self, *, role: str | None = None, weight: int | None = None, zone: str | None = None
+    ) -> None:
+        """Announces new metadata; placement follows."""
+    def set_keys(self, keys: Sequence[bytes | str]) -> None:
+        """Replaces the gossip keyring."""
+    def events(self) -> Events:
+        """A new subscription to membership events."""
+    def events_async(self) -> EventStream:
+        """The same, for ``async for``."""
+    def serve_routes(self, bus: Bus, prefix: str = "") -> None:
+        """Routed payloads for this member go to bus endpoint ``prefix + id``."""
+    def stop_serving_routes(self) -> None:
+        """Refuses routed payloads from now on (senders retry)."""
+    def close(self) -> None:
+        """Leaves gracefully and stops."""
+    def leave(self) -> None:
+        """Same as close()."""
+    def __enter__(self) -> Self: ...
+    def __exit__(self, _ty: object, _value: object, _tb: object, /) -> bool: ...
+
+@final
+class Destination:
+    """Where a payload went."""
+
+    @property
+    def owner(self) -> str: ...
+    @property
+    def is_local(self) -> bool: ...
+    def __eq__(self, other: object, /) -> bool: ...
+
+@final
+class Router:
+    """Keyed payloads to their owner: its bus endpoint on this host, TCP elsewhere."""
+
+    def __new__(
+        cls,
+        bus: Bus,
+        node: Node | None = None,
+        *,
+        placement: Ring | PartitionTable | None = None,
+        local: Sequence[str] | None = None,
+        prefix: str = "",
+        max_pending: int = 8192,
+        retry_after: float = 1.0,
+        send_timeout: float = 10.0,
+        connect_timeout: float = 1.0,
+    ) -> Router: ...
+    def route(self, key: _Key, payload: bytes | bytearray | memoryview) -> Destination:
+        """Sends ``payload`` to the owner of ``key``."""
+    def destination(self, key: _Key) -> Destination | None:
+        """Where ``key`` would go; None if nothing is placed."""
+    def flush(self, timeout: float = 10.0) -> None:
+        """Waits for every remote acknowledgement."""
+    def stats(self) -> dict[str, int]:
+        """Counters of the router (and its TCP transport)."""
+    def add_local(self, id: str) -> None: ...
+    def remove_local(self, id: str) -> bool: ...
+    def is_local(self, id: str) -> bool: ...
+    def endpoint_of(self, id: str) -> str: ...
+    @property
+    def node(self) -> Node | None: ...

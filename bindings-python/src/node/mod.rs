@@ -312,7 +312,7 @@ impl Node {
     /// senders retry). Replaces a previous `serve_routes`.
     #[pyo3(signature = (bus, prefix = ""))]
     fn serve_routes(&self, py: Python<'_>, bus: PyRef<'_, Bus>, prefix: &str) -> PyResult<()> {
-        let sink = BusTransport::with_prefix(bus.core().clone(), prefix);
+        let sink = BusTransport::with_prefix(bus.core_open()?.clone(), prefix);
         self.with(py, "serve_routes", |n| n.serve_routes(sink))
     }
 

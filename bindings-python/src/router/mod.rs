@@ -256,7 +256,7 @@ impl Router {
                 }
             };
         let mut inner = CoreRouter::new(
-            BusTransport::with_prefix(bus.core().clone(), prefix),
+            BusTransport::with_prefix(bus.core_open()?.clone(), prefix),
             Remote(tcp.clone()),
         );
         if let Source::Node(n) = &source {

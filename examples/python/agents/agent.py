@@ -13,7 +13,7 @@ import signal
 import threading
 
 import shoal
-from shoal._native import Bus, Node
+from shoal import Bus, Node
 from topics import FORUM, PREFIX, VNODES, analyse
 
 

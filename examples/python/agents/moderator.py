@@ -13,7 +13,7 @@ import sys
 import time
 
 import shoal
-from shoal._native import Bus
+from shoal import Bus
 from topics import FORUM
 
 

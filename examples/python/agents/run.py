@@ -17,25 +17,29 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
-from shoal._native import Bus, Node, Router
+from shoal import Bus, Node, Router
 from topics import AGENTS, PREFIX, TOPICS, VNODES, expected_ring
 
 HERE = Path(__file__).resolve().parent
 DEADLINE = 25.0
 
 
-def spawn(script: str, *args: str, **kw) -> subprocess.Popen:
+def spawn(script: str, *args: str, **kw: Any) -> subprocess.Popen[str]:
     return subprocess.Popen([sys.executable, str(HERE / script), *args], **kw)
 
 
-def lines_of(proc: subprocess.Popen) -> queue.Queue:
+def lines_of(proc: subprocess.Popen[str]) -> queue.Queue[str | None]:
     """A queue of `proc`'s stdout lines (None at the end), filled by a thread."""
-    q: queue.Queue = queue.Queue()
+    q: queue.Queue[str | None] = queue.Queue()
+    assert proc.stdout is not None, "spawned with stdout=PIPE"
+    out = proc.stdout
 
-    def pump():
-        for line in proc.stdout:
+    def pump() -> None:
+        for line in out:
             q.put(line.rstrip("\n"))
         q.put(None)
 
@@ -43,14 +47,14 @@ def lines_of(proc: subprocess.Popen) -> queue.Queue:
     return q
 
 
-def wait_for(what: str, ok, until: float) -> None:
+def wait_for(what: str, ok: Callable[[], bool], until: float) -> None:
     while not ok():
         if time.monotonic() > until:
             raise TimeoutError(f"timed out waiting for {what}")
         time.sleep(0.05)
 
 
-def dispatch(bus: Bus, node: Node, moderator_lines: queue.Queue, until: float) -> None:
+def dispatch(bus: Bus, node: Node, moderator_lines: queue.Queue[str | None], until: float) -> None:
     """Routes every topic once the agents are placed; relays the moderator's lines
     until it is done."""
     ring = expected_ring()
@@ -77,7 +81,7 @@ def main() -> int:
     a = p.parse_args()
     until = time.monotonic() + DEADLINE
     bus = Bus.create(a.bus)
-    procs: list[subprocess.Popen] = []
+    procs: list[subprocess.Popen[str]] = []
     try:
         moderator = spawn(
             "moderator.py", "--bus", a.bus, "--expect", str(len(TOPICS)),
