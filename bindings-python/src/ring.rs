@@ -487,9 +487,16 @@ impl Ring {
         while start < n {
             let m = CHUNK.min(n - start);
             for (j, p) in positions[..m].iter_mut().enumerate() {
-                // The list may only shrink under us if a key's __eq__/__hash__ ran
-                // Python code, which reading str/bytes does not; get_item checks.
-                *p = position_of(ring, &list.get_item(start + j)?)?;
+                // Another thread may resize the list while a chunk's lookups run
+                // without the GIL, so the length is checked again for every item.
+                let i = start + j;
+                if i >= list.len() {
+                    return Err(invalid("the key list changed size during locate_many"));
+                }
+                // SAFETY: the GIL is held and i < len was checked just now, with no
+                // Python code run in between; get_item_unchecked takes a new reference.
+                let key = unsafe { list.get_item_unchecked(i) };
+                *p = position_of(ring, &key)?;
             }
             let chunk = &positions[..m];
             let owners = &mut owners[..m];
@@ -570,9 +577,31 @@ fn by_node<'py>(
 
 fn position_of(ring: &shoal_core::Ring, key: &Bound<'_, PyAny>) -> PyResult<u64> {
     if let Ok(s) = key.cast::<PyString>() {
+        if let Some(ascii) = compact_ascii(s) {
+            return Ok(ring.key_position(ascii));
+        }
         return Ok(ring.key_position(s.to_str()?.as_bytes()));
     }
     Ok(ring.key_position(&key_bytes(key)?))
+}
+
+/// The bytes of an ASCII `str` read in place (an ASCII string is its own UTF-8),
+/// without the C API call `to_str` makes; `None` for other strings.
+fn compact_ascii<'a>(s: &'a Bound<'_, PyString>) -> Option<&'a [u8]> {
+    let op = s.as_ptr();
+    // SAFETY: `op` is a live str (the borrow of `s` keeps it alive for 'a); for a
+    // compact ASCII string CPython stores `length` bytes right after the header,
+    // immutable for the object's life, and these accessors only read the header.
+    unsafe {
+        if ffi::PyUnicode_IS_COMPACT_ASCII(op) == 0 {
+            return None;
+        }
+        let len = usize::try_from(ffi::PyUnicode_GET_LENGTH(op)).ok()?;
+        Some(std::slice::from_raw_parts(
+            ffi::PyUnicode_DATA(op) as *const u8,
+            len,
+        ))
+    }
 }
 
 /// A new zeroed uint32 array of `n` items: numpy's if numpy is installed, else

@@ -121,6 +121,8 @@ def test_locate_many_accepts_iterables_and_rejects_a_single_key():
     ks = keys(10)
     assert r.locate_many(iter(ks)) == r.locate_many(tuple(ks)) == [r.locate(k) for k in ks]
     assert r.locate_many([k.encode() for k in ks]) == r.locate_many(ks)
+    mixed = ["", "a", "日本語", "naïve", "x" * 5000, b"bytes", bytearray(b"ba")] * 500
+    assert r.locate_many(mixed) == [r.locate(k) for k in mixed]
     with pytest.raises(ValueError, match="not one key"):
         r.locate_many("abc")
     with pytest.raises(ValueError):
