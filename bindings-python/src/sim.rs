@@ -165,9 +165,14 @@ pub fn simulate(
         return Err(invalid(format!("loss must be in [0, 0.9), got {loss}")));
     }
     let (lo, hi) = latency_ms;
+    if !(lo.is_finite() && hi.is_finite() && lo >= 0.0 && hi < 1e10) {
+        return Err(invalid(format!(
+            "latency_ms must be two milliseconds values in [0, 1e10), got ({lo}, {hi})"
+        )));
+    }
     let latency = (
-        seconds("latency_ms", lo / 1e3)?,
-        seconds("latency_ms", hi / 1e3)?,
+        Duration::from_secs_f64(lo / 1e3),
+        Duration::from_secs_f64(hi / 1e3),
     );
     if latency.0 > latency.1 {
         return Err(invalid(format!(

@@ -1,12 +1,17 @@
-"""Fixtures shared by the bus tests: a unique bus name per test, and a check that the
-test left no shared-memory segment of that name behind."""
+"""Fixtures shared by the tests: a unique bus name per test (and a check that the test
+left no shared-memory segment of that name behind), nodes closed after their test, and
+a 60 s bound for the node and router tests."""
 
+import faulthandler
 import gc
 import itertools
 import os
+import threading
 import time
 
 import pytest
+
+from shoal import Node
 
 _counter = itertools.count()
 
@@ -33,3 +38,31 @@ def bus_name():
         gc.collect()
         time.sleep(0.01)
     assert bus_segments(name) == [], f"shared memory left behind by {name}"
+
+
+@pytest.fixture
+def deadline():
+    """Aborts the run with every thread's traceback if the test takes over 60 s."""
+    faulthandler.dump_traceback_later(60, exit=True)
+    yield
+    faulthandler.cancel_dump_traceback_later()
+
+
+@pytest.fixture
+def nodes():
+    """Starts nodes with `start(...)` on 127.0.0.1 port 0; closes them all after the
+    test."""
+    started = []
+
+    def start(**kw):
+        n = Node.start("127.0.0.1:0", **kw)
+        started.append(n)
+        return n
+
+    yield start
+    # Each close waits out a short leave grace period (GIL released): in parallel.
+    closers = [threading.Thread(target=n.close) for n in started]
+    for t in closers:
+        t.start()
+    for t in closers:
+        t.join()

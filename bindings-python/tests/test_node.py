@@ -8,7 +8,6 @@ Every node binds 127.0.0.1 port 0 and is closed by its test; every test is bound
 from __future__ import annotations
 
 import asyncio
-import faulthandler
 import os
 import signal
 import subprocess
@@ -17,43 +16,13 @@ import threading
 import time
 
 import pytest
+from helpers import eventually
 
 import shoal
 from shoal import Event, Member, Node, PartitionTable, Ring
 
 
-@pytest.fixture(autouse=True)
-def deadline():
-    faulthandler.dump_traceback_later(60, exit=True)
-    yield
-    faulthandler.cancel_dump_traceback_later()
-
-
-def eventually(what, ok, timeout=10.0):
-    """Polls `ok()` until it is true; fails after `timeout` seconds."""
-    end = time.monotonic() + timeout
-    while not ok():
-        assert time.monotonic() < end, f"timed out waiting for {what}"
-        time.sleep(0.02)
-
-
-@pytest.fixture
-def nodes():
-    """Starts nodes with `start(...)`; closes them all after the test."""
-    started = []
-
-    def start(**kw):
-        n = Node.start("127.0.0.1:0", **kw)
-        started.append(n)
-        return n
-
-    yield start
-    # Each close waits out a short leave grace period (GIL released): in parallel.
-    closers = [threading.Thread(target=n.close) for n in started]
-    for t in closers:
-        t.start()
-    for t in closers:
-        t.join()
+pytestmark = pytest.mark.usefixtures("deadline")
 
 
 def cluster(start, specs, **kw):

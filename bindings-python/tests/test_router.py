@@ -2,41 +2,23 @@
 (by a Ring or PartitionTable), over TCP between Nodes with acknowledgements — and the
 errors of each path.
 
-Tests marked `needs_bus` receive on bus endpoints (`Bus.endpoint`, `recv`), which come
-with the Bus binding; without it they are skipped. Every test is bounded (60 s).
+Every test is bounded (60 s).
 """
 
 from __future__ import annotations
 
-import faulthandler
 import os
 import signal
-import threading
 import time
 
 import pytest
+from helpers import eventually
 
 import shoal
-from shoal import Bus, Destination, Node, PartitionTable, Ring, Router
-
-needs_bus = pytest.mark.skipif(
-    not (hasattr(Bus, "endpoint") and hasattr(Bus, "sender")),
-    reason="needs the Bus endpoint API (Bus.endpoint, Receiver.recv) of the Bus binding",
-)
+from shoal import Bus, Destination, PartitionTable, Ring, Router
 
 
-@pytest.fixture(autouse=True)
-def deadline():
-    faulthandler.dump_traceback_later(60, exit=True)
-    yield
-    faulthandler.cancel_dump_traceback_later()
-
-
-def eventually(what, ok, timeout=10.0):
-    end = time.monotonic() + timeout
-    while not ok():
-        assert time.monotonic() < end, f"timed out waiting for {what}"
-        time.sleep(0.02)
+pytestmark = pytest.mark.usefixtures("deadline")
 
 
 _buses = 0
@@ -47,24 +29,6 @@ def bus():
     global _buses
     _buses += 1
     return Bus.create(f"test-router-{os.getpid()}-{_buses}")
-
-
-@pytest.fixture
-def nodes():
-    started = []
-
-    def start(**kw):
-        n = Node.start("127.0.0.1:0", **kw)
-        started.append(n)
-        return n
-
-    yield start
-    # Each close waits out a short leave grace period (GIL released): in parallel.
-    closers = [threading.Thread(target=n.close) for n in started]
-    for t in closers:
-        t.start()
-    for t in closers:
-        t.join()
 
 
 def pair(start, **kw):
@@ -120,7 +84,6 @@ def test_destination_by_partition_table(bus):
     assert router.endpoint_of("y") == "agent/y"
 
 
-@needs_bus
 def test_ring_router_delivers_to_local_endpoints(bus):
     ring = ring_of("a", "b", "c")
     inbox = {i: bus.endpoint(f"agent/{i}") for i in ("a", "b", "c")}
@@ -136,7 +99,6 @@ def test_ring_router_delivers_to_local_endpoints(bus):
         assert drain(r, len(expected[i])) == expected[i]
 
 
-@needs_bus
 def test_payloads_may_be_any_bytes_like(bus):
     import numpy as np
 
@@ -234,7 +196,6 @@ def test_node_router_sends_remote_keys_over_tcp(bus, nodes):
         signal.signal(signal.SIGALRM, old)
 
 
-@needs_bus
 def test_node_router_delivers_to_the_owners_endpoint_with_acks(bus, nodes):
     a, b = pair(nodes)
     inbox = {n.id: bus.endpoint(f"agent/{n.id}") for n in (a, b)}
@@ -260,7 +221,6 @@ def test_node_router_delivers_to_the_owners_endpoint_with_acks(bus, nodes):
     assert a.status()["routes_delivered"] == 0
 
 
-@needs_bus
 def test_refused_payloads_are_delivered_once_a_consumer_appears(bus, nodes):
     a, b = pair(nodes)
     b.serve_routes(bus, prefix="agent/")

@@ -129,9 +129,7 @@ impl Receiver {
 
     /// Returns the receiver itself (raises `BusError` if it is closed).
     fn __enter__(slf: Bound<'_, Self>) -> PyResult<Bound<'_, Self>> {
-        if slf.get().inner.is_closed() {
-            return Err(slf.get().inner.closed_err());
-        }
+        slf.get().inner.ensure_open()?;
         Ok(slf)
     }
 
@@ -148,11 +146,7 @@ impl Receiver {
         } else {
             "endpoint"
         };
-        let state = if self.inner.is_closed() {
-            ", closed"
-        } else {
-            ""
-        };
+        let state = self.inner.repr_state();
         format!("Receiver({kind}={:?}{state})", self.name)
     }
 }

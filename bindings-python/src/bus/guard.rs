@@ -65,6 +65,23 @@ impl<T: Send> Guarded<T> {
         self.closed.load(Ordering::Acquire)
     }
 
+    /// `Ok` while open, else [`Guarded::closed_err`].
+    pub fn ensure_open(&self) -> PyResult<()> {
+        if self.is_closed() {
+            return Err(self.closed_err());
+        }
+        Ok(())
+    }
+
+    /// `", closed"` once closed, for `__repr__`.
+    pub fn repr_state(&self) -> &'static str {
+        if self.is_closed() {
+            ", closed"
+        } else {
+            ""
+        }
+    }
+
     fn try_lock(&self) -> Option<MutexGuard<'_, Option<T>>> {
         match self.cell.try_lock() {
             Ok(g) => Some(g),

@@ -74,9 +74,7 @@ impl Publisher {
         length: Option<i64>,
     ) -> PyResult<usize> {
         let length = length.map(|n| size("length", n)).transpose()?;
-        if self.inner.is_closed() {
-            return Err(self.inner.closed_err());
-        }
+        self.inner.ensure_open()?;
         let Taken { loan, back } = take(view, length)?;
         let mut pending = Some(loan);
         let sent = self
@@ -113,9 +111,7 @@ impl Publisher {
 
     /// Returns the publisher itself (raises `BusError` if it is closed).
     fn __enter__(slf: Bound<'_, Self>) -> PyResult<Bound<'_, Self>> {
-        if slf.get().inner.is_closed() {
-            return Err(slf.get().inner.closed_err());
-        }
+        slf.get().inner.ensure_open()?;
         Ok(slf)
     }
 
@@ -127,11 +123,7 @@ impl Publisher {
     }
 
     fn __repr__(&self) -> String {
-        let state = if self.inner.is_closed() {
-            ", closed"
-        } else {
-            ""
-        };
+        let state = self.inner.repr_state();
         format!("Publisher(topic={:?}{state})", self.topic)
     }
 }

@@ -80,9 +80,7 @@ impl Sender {
     #[pyo3(signature = (view, length=None))]
     fn send(&self, py: Python<'_>, view: &Bound<'_, PyAny>, length: Option<i64>) -> PyResult<()> {
         let length = length.map(|n| size("length", n)).transpose()?;
-        if self.inner.is_closed() {
-            return Err(self.inner.closed_err());
-        }
+        self.inner.ensure_open()?;
         let Taken { loan, back } = take(view, length)?;
         let mut pending = Some(loan);
         let sent = self
@@ -138,9 +136,7 @@ impl Sender {
 
     /// Returns the sender itself (raises `BusError` if it is closed).
     fn __enter__(slf: Bound<'_, Self>) -> PyResult<Bound<'_, Self>> {
-        if slf.get().inner.is_closed() {
-            return Err(slf.get().inner.closed_err());
-        }
+        slf.get().inner.ensure_open()?;
         Ok(slf)
     }
 
@@ -152,11 +148,7 @@ impl Sender {
     }
 
     fn __repr__(&self) -> String {
-        let state = if self.inner.is_closed() {
-            ", closed"
-        } else {
-            ""
-        };
+        let state = self.inner.repr_state();
         format!("Sender(endpoint={:?}{state})", self.endpoint)
     }
 }
