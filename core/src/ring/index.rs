@@ -8,10 +8,13 @@
 //!   the bucket holds at most one point: the owner for hashes at or below the point,
 //!   the owner for hashes above it (`owner_bits` each, just enough for the largest node
 //!   index) and the top bits of the point's offset within the bucket (the remaining
-//!   `32 − 2·owner_bits` bits). Buckets with more points (about 12 % of lookups at one
-//!   bucket per point), hashes whose truncated offset equals the point's, and rings
-//!   whose node indices need more than 13 bits fall back to a scan. Four bytes keep the
-//!   answers of a 1000 × 160 ring in 1 MiB, the size of this machine's per-core L2.
+//!   `31 − 2·owner_bits` bits; the top bit is 0). A bucket with more points (about 12 %
+//!   of lookups at one bucket per point) stores its first point's position instead,
+//!   with the top bit set: resolving it compares the next four points and picks among
+//!   their owners without branches, with no second index access. Hashes whose truncated offset equals the point's,
+//!   and rings whose node indices need more than 13 bits, fall back to `first`. Four
+//!   bytes keep the answers of a 1000 × 160 ring in 1 MiB, the size of this machine's
+//!   per-core L2.
 //! * `first`: the position of the first point at or after each bucket's start, for
 //!   callers that need a position (replica walks, bounded load). A scan from there
 //!   passes over the (on average < 1) points in the bucket.
@@ -22,8 +25,9 @@
 use alloc::vec;
 use alloc::vec::Vec;
 
-/// A [`Bucket`] that says "scan from `first`".
-const SCAN: Bucket = u32::MAX;
+/// Set in a [`Bucket`] holding two or more points: the other bits are the position of
+/// its first point, where the scan starts.
+const CROWDED: Bucket = 1 << 31;
 /// Node indices needing more bits than this leave too few split bits: those rings scan.
 const MAX_OWNER_BITS: u32 = 13;
 /// Largest index: 2^21 buckets (16 MiB: 4-byte answers plus 4-byte positions).
@@ -31,9 +35,9 @@ const MAX_BITS: u32 = 21;
 /// Rings up to this many points get 2–4 buckets per point, larger ones 1–2.
 const DENSE_UNTIL: usize = 1 << 16;
 
-/// Owner answer for one bucket, packed from the top: the point's truncated offset in
-/// the bucket (all ones when the bucket is empty), the owner for hashes at or below the
-/// point, the owner above it. [`SCAN`] means "scan".
+/// Owner answer for one bucket, packed from the top: a 0 bit, the point's truncated
+/// offset in the bucket (all ones when the bucket is empty), the owner for hashes at or
+/// below the point, the owner above it. With [`CROWDED`] set: where to scan from.
 type Bucket = u32;
 
 #[derive(Debug, Clone, Default)]
@@ -83,9 +87,10 @@ impl PrefixIndex {
         let largest = owners.iter().copied().max().unwrap_or(0);
         let owner_bits = (u32::BITS - largest.leading_zeros()).max(1);
         let mut lookup = Vec::new();
-        if owner_bits <= MAX_OWNER_BITS {
+        // Crowded buckets store a position below CROWDED.
+        if owner_bits <= MAX_OWNER_BITS && n < CROWDED as usize {
             let wrap = |j: usize| if j >= n { j - n } else { j };
-            let split_bits = 32 - 2 * owner_bits;
+            let split_bits = 31 - 2 * owner_bits;
             lookup.reserve_exact(size);
             for b in 0..size {
                 let (lo, hi) = (first[b] as usize, first[b + 1] as usize);
@@ -95,12 +100,12 @@ impl PrefixIndex {
                 let above = owners[wrap(lo + count.min(1))];
                 let at = offset(points[lo.min(n - 1)], bits, split_bits);
                 let split = if count == 0 {
-                    u32::MAX >> owner_bits >> owner_bits
+                    (CROWDED - 1) >> owner_bits >> owner_bits
                 } else {
                     at
                 };
                 let e = (split << owner_bits << owner_bits) | (below << owner_bits) | above;
-                lookup.push(if count >= 2 { SCAN } else { e });
+                lookup.push(if count >= 2 { CROWDED | lo as u32 } else { e });
             }
         }
         first.truncate(size);
@@ -207,11 +212,27 @@ impl PrefixIndex {
     pub(crate) fn owner(&self, points: &[u64], owners: &[u32], h: u64) -> u32 {
         let ob = self.owner_bits;
         if let Some(&e) = self.lookup.get((h >> self.shift) as usize) {
-            let split = e >> ob >> ob;
-            let off = offset(h, 64 - self.shift, 32 - 2 * ob);
-            if e != SCAN && off != split {
-                let o = if off < split { e >> ob } else { e };
-                return o & ((1 << ob) - 1);
+            if e & CROWDED == 0 {
+                let split = e >> ob >> ob;
+                let off = offset(h, 64 - self.shift, 31 - 2 * ob);
+                if off != split {
+                    let o = if off < split { e >> ob } else { e };
+                    return o & ((1 << ob) - 1);
+                }
+            } else {
+                let j = (e & !CROWDED) as usize;
+                if let (Some(ps), Some(os)) = (points.get(j..j + 4), owners.get(j..j + 4)) {
+                    // Without branches (where a hash falls in its bucket is random):
+                    // the answer is the first of the next four points not below h.
+                    let below = ps.iter().map(|&p| usize::from(p < h)).sum::<usize>();
+                    // Copied out so the owners load alongside the points instead of
+                    // after the comparisons.
+                    let os = [os[0], os[1], os[2], os[3]];
+                    if below < 4 {
+                        return os[below];
+                    }
+                }
+                return owners[scan(points, j, h)];
             }
         }
         owners[self.position(points, h)]
@@ -301,13 +322,30 @@ mod tests {
 
     #[test]
     fn owner_fields_at_the_widest_width() {
-        // Owners up to 2^13 - 1: 13-bit owner fields, 6 split bits.
+        // Owners up to 2^13 - 1: 13-bit owner fields, 5 split bits.
         let entries: Vec<(u64, u32)> = (0..20_000u64)
             .map(|i| (crate::hash::splitmix64(i), (i % 8192) as u32))
             .collect();
         let idx = check_many(&entries, 3_000_000);
         assert_eq!(idx.owner_bits, 13);
         assert!(!idx.lookup.is_empty());
+        assert!(idx.lookup.iter().any(|&e| e & CROWDED != 0));
+    }
+
+    #[test]
+    fn crowded_buckets_of_a_large_ring_scan_from_their_stored_position() {
+        // Beyond DENSE_UNTIL points: one to two buckets per point, so about one
+        // lookup in eight lands in a bucket holding two or more points.
+        let mut entries: Vec<(u64, u32)> = (0..100_000u64)
+            .map(|i| (crate::hash::splitmix64(i ^ 0x5eed), (i % 1000) as u32))
+            .collect();
+        // A bucket with more points than the branch-free step covers, and a crowded
+        // bucket at the top of the circle (its answers wrap to the first point).
+        entries.extend((0..6u64).map(|k| (0x1234_5678_0000_0000 + k * 1000, k as u32)));
+        entries.extend((0..6u64).map(|k| (u64::MAX - 2 * k, 7 + k as u32)));
+        let idx = check_many(&entries, 5_000_000);
+        let crowded = idx.lookup.iter().filter(|&&e| e & CROWDED != 0).count();
+        assert!(crowded > idx.lookup.len() / 20, "{crowded} crowded buckets");
     }
 
     #[test]
