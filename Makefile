@@ -10,7 +10,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip -q --disable-pip-version-check
 
-.PHONY: demo test setup-rust setup-python python lint test-rust test-python loom nostd vectors-check bench bench-bus bench-cluster bench-route bench-python vectors ketama-vectors fuzz clean
+.PHONY: demo test setup-rust setup-python setup-node python node lint test-rust test-python test-node loom nostd vectors-check bench bench-bus bench-cluster bench-route bench-python vectors ketama-vectors fuzz clean
 
 ## demo: analysis of a 100-node ring, the source's partition figure (out/partitions.svg),
 ## and simulated gossip: 1000 members joining, a crash detected among 100
@@ -25,7 +25,7 @@ demo: setup-rust
 	$(SHOAL) sim --nodes 100 --scenario crash
 
 ## test: everything CI checks
-test: setup-rust lint test-rust loom nostd vectors-check test-python
+test: setup-rust lint test-rust loom nostd vectors-check test-python test-node
 
 setup-rust:
 	@rustup target list --installed | grep -qx $(NOSTD_TARGET) || rustup target add $(NOSTD_TARGET)
@@ -36,6 +36,15 @@ setup-rust:
 setup-python:
 	@test -x $(PY) || python3 -m venv $(VENV)
 	@$(PIP) install -r bindings-python/requirements-dev.txt
+
+## setup-node: the Node package's pinned build and test tools (npm ci, from the lock file)
+setup-node:
+	@test bindings-node/node_modules/.ci-stamp -nt bindings-node/package-lock.json || \
+		(cd bindings-node && npm ci --no-audit --no-fund && touch node_modules/.ci-stamp)
+
+## node: build the Node addon and its generated loader and types (bindings-node/)
+node: setup-rust setup-node
+	cd bindings-node && npm run build
 
 ## python: build and install the Python package the way users do
 python: setup-rust setup-python
@@ -55,6 +64,11 @@ test-python: python
 	$(PY) -m pytest -q bindings-python/tests
 	$(PY) -m mypy.stubtest shoal
 	$(PY) -m mypy --strict bindings-python/python/shoal examples/python/agents
+
+## test-node: node --test (vectors, API, bus between Node and Python processes, nodes),
+## tsc on the declarations and the TypeScript example
+test-node: node python
+	cd bindings-node && node --test tests/
 
 ## loom: model-check the pool's free lists and lanes under every interleaving (loom)
 loom:

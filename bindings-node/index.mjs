@@ -1,0 +1,7 @@
+// shoal for Node.js (ES module entry): the same objects as the CommonJS entry.
+import { createRequire } from 'node:module'
+
+const shoal = createRequire(import.meta.url)('./index.js')
+
+export default shoal
+export const { Ring, MigrationPlan, keyHash, splitmix64 } = shoal

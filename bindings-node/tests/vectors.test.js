@@ -1,0 +1,77 @@
+// Every shared vector in tests/vectors/ holds in Node: the same keys get the same
+// owners, replicas, partitions and digests as in Rust and Python.
+'use strict'
+
+const test = require('node:test')
+const assert = require('node:assert/strict')
+const shoal = require('..')
+const { load, key, keys } = require('./helpers.js')
+
+test('splitmix64 matches the reference algorithm', () => {
+  const M = (1n << 64n) - 1n
+  const reference = (i) => {
+    let z = (i + 0x9e3779b97f4a7c15n) & M
+    z = ((z ^ (z >> 30n)) * 0xbf58476d1ce4e5b9n) & M
+    z = ((z ^ (z >> 27n)) * 0x94d049bb133111ebn) & M
+    return z ^ (z >> 31n)
+  }
+  for (const i of [0n, 1n, 2n, 12345n, 1n << 63n, M]) {
+    assert.equal(shoal.splitmix64(i), reference(i))
+  }
+})
+
+function buildRing(doc, c) {
+  const ring = new shoal.Ring(c.vnodes, doc.hash)
+  for (const n of c.nodes) {
+    ring.add(n.id, { weight: n.weight ?? 1, vnodes: n.vnodes ?? undefined, zone: n.zone ?? undefined })
+  }
+  return ring
+}
+
+for (const name of ['ring_xxh3', 'ring_ketama']) {
+  test(`ring vectors: ${name}`, () => {
+    const doc = load(name)
+    const probe = new shoal.Ring(undefined, doc.hash)
+    for (const kp of doc.key_positions) {
+      assert.equal(probe.keyHash(kp.input), BigInt(kp.position), kp.input)
+      assert.equal(probe.keyHash(Buffer.from(kp.input)), BigInt(kp.position), kp.input)
+    }
+    const ks = keys(doc.keys)
+    for (const c of doc.cases) {
+      const ring = buildRing(doc, c)
+      const ids = c.nodes.map((n) => n.id)
+      assert.equal(ring.layoutDigest(), BigInt(c.layout_digest), c.name)
+      assert.deepEqual(ids.map((i) => ring.node(i).vnodes), c.vnode_counts, c.name)
+      const expected = c.owners.map((o) => ids[o])
+      assert.deepEqual(ks.map((k) => ring.locate(k)), expected, c.name)
+      // The batch paths: an array of keys, and a BigUint64Array of key hashes giving
+      // indices into ring.nodes.
+      assert.deepEqual(ring.locateMany(ks), expected, c.name)
+      const idx = ring.locateMany(BigUint64Array.from(ks, (k) => ring.keyHash(k)))
+      assert.ok(idx instanceof Uint32Array)
+      const nodes = ring.nodes
+      assert.deepEqual(Array.from(idx, (i) => nodes[i]), expected, c.name)
+      c.replicas3.forEach((rep, i) => {
+        assert.deepEqual(ring.locateN(ks[i], 3), rep.map((r) => ids[r]), `${c.name} ${i}`)
+      })
+      c.replicas3_distinct_zones.forEach((rep, i) => {
+        assert.deepEqual(ring.locateN(ks[i], 3, true), rep.map((r) => ids[r]), `${c.name} ${i}`)
+      })
+    }
+  })
+}
+
+test('the key rule matches the vectors', () => {
+  const inputs = new Set(load('ring_xxh3').key_positions.map((kp) => kp.input))
+  assert.ok(inputs.has(key(0)))
+})
+
+test('ketama agrees with uhashring on every vector key', () => {
+  const doc = load('ketama_uhashring')
+  const ring = new shoal.Ring(doc.vnodes, 'ketama')
+  for (const s of doc.servers) ring.add(s.name, { weight: s.weight })
+  const names = doc.servers.map((s) => s.name)
+  assert.deepEqual(names.map((n) => ring.node(n).points), doc.points_per_server)
+  for (const s of doc.sample) assert.equal(ring.locate(s.key), s.owner)
+  assert.deepEqual(ring.locateMany(keys(doc.owners.length)), doc.owners.map((o) => names[o]))
+})
