@@ -5,3 +5,5 @@ const shoal = createRequire(import.meta.url)('./index.js')
 
 export default shoal
 export const { Ring, MigrationPlan, keyHash, splitmix64 } = shoal
+export const { PartitionTable } = shoal
+export const { simulate, simulateSync } = shoal

@@ -10,7 +10,9 @@
 
 pub mod errors;
 pub mod keys;
+pub mod partition;
 pub mod ring;
+pub mod sim;
 
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
