@@ -37,10 +37,13 @@ setup-python:
 	@test -x $(PY) || python3 -m venv $(VENV)
 	@$(PIP) install -r bindings-python/requirements-dev.txt
 
-## setup-node: the Node package's pinned build and test tools (npm ci, from the lock file)
+## setup-node: the Node package's pinned build and test tools, from the lock file.
+## `npm install`, not `npm ci`: npm 11 leaves the other platforms' optional packages of
+## @napi-rs/cli's dependencies out of the lock file and `npm ci` then refuses it;
+## `npm install` installs exactly the locked versions without rewriting the file.
 setup-node:
 	@test bindings-node/node_modules/.ci-stamp -nt bindings-node/package-lock.json || \
-		(cd bindings-node && npm ci --no-audit --no-fund && touch node_modules/.ci-stamp)
+		(cd bindings-node && npm install --no-audit --no-fund && touch node_modules/.ci-stamp)
 
 ## node: build the Node addon and its generated loader and types (bindings-node/)
 node: setup-rust setup-node
