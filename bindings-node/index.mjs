@@ -5,4 +5,4 @@ const shoal = createRequire(import.meta.url)('./index.js')
 
 export default shoal
 export const { Ring, MigrationPlan, keyHash, splitmix64 } = shoal
-export const { Bus } = shoal
+export const { Bus, Sender, Receiver, Publisher, release, bufferInfo } = shoal
