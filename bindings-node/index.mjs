@@ -7,3 +7,4 @@ export default shoal
 export const { Ring, MigrationPlan, keyHash, splitmix64 } = shoal
 export const { PartitionTable } = shoal
 export const { simulate, simulateSync } = shoal
+export const { Bus, Sender, Receiver, Publisher, release, bufferInfo } = shoal
