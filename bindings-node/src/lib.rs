@@ -10,6 +10,7 @@
 
 pub mod errors;
 pub mod keys;
+pub mod node;
 pub mod ring;
 
 use napi::bindgen_prelude::*;
