@@ -156,14 +156,13 @@ impl Node {
 impl Node {
     /// Starts a member: binds UDP and TCP on `bind` (default `"127.0.0.1:0"`, a free
     /// port), contacts `seeds` and runs the protocol on threads of its own. See
-    /// `StartOptions` for every option. Rejects with `RangeError`
+    /// `StartOptions` for every option. Rejects (never throws, but for an option of the
+    /// wrong type: `TypeError` `ERR_SHOAL_INVALID_TYPE`) with `RangeError`
     /// `ERR_SHOAL_INVALID_ARGUMENT` for bad options or addresses, `Error`
     /// `ERR_SHOAL_NET` if the address cannot be bound.
     #[napi(ts_return_type = "Promise<Node>")]
-    pub fn start(env: Env, options: Option<StartOptions>) -> Result<AsyncTask<Start>> {
-        Start::new(options.unwrap_or_default())
-            .map(AsyncTask::new)
-            .or_throw(&env)
+    pub fn start(options: Option<StartOptions>) -> AsyncTask<Start> {
+        AsyncTask::new(Start::new(options.unwrap_or_default()))
     }
 
     /// This member's id.

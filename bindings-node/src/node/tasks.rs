@@ -13,20 +13,25 @@ use super::config::{Plan, StartOptions};
 use super::Node;
 use crate::errors::{OrThrow, Outcome};
 
-/// `Node.start`: resolves the addresses and starts the core node.
+/// `Node.start`: resolves the addresses and starts the core node. Options that fail
+/// their checks reject the promise too (rather than throwing), so every failure of a
+/// start arrives the same way.
 pub struct Start {
-    plan: Option<Plan>,
+    plan: Option<Outcome<Plan>>,
     meta: Meta,
 }
 
 impl Start {
     /// Checks the options (on the main thread).
-    pub fn new(options: StartOptions) -> Outcome<Start> {
-        let plan = Plan::new(options)?;
-        Ok(Start {
-            meta: plan.cfg.meta.clone(),
+    pub fn new(options: StartOptions) -> Start {
+        let plan = Plan::new(options);
+        Start {
+            meta: plan
+                .as_ref()
+                .map(|p| p.cfg.meta.clone())
+                .unwrap_or_default(),
             plan: Some(plan),
-        })
+        }
     }
 }
 
@@ -39,7 +44,7 @@ impl Task for Start {
             return Err(Error::from_reason("Node.start ran twice"));
         };
         Ok(plan
-            .resolve()
+            .and_then(Plan::resolve)
             .and_then(|cfg| CoreNode::start(cfg).map_err(Into::into)))
     }
 
