@@ -6,3 +6,4 @@ const shoal = createRequire(import.meta.url)('./index.js')
 export default shoal
 export const { Ring, MigrationPlan, keyHash, splitmix64 } = shoal
 export const { Node, Events } = shoal
+export const { Bus } = shoal
