@@ -10,7 +10,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip -q --disable-pip-version-check
 
-.PHONY: demo test setup-rust setup-python setup-node python node lint test-rust test-python test-node loom nostd vectors-check bench bench-bus bench-cluster bench-route bench-python vectors ketama-vectors fuzz clean
+.PHONY: demo test setup-rust setup-python setup-node python node lint test-rust test-python test-node loom nostd vectors-check bench bench-bus bench-cluster bench-route bench-python bench-node vectors ketama-vectors fuzz clean
 
 ## demo: analysis of a 100-node ring, the source's partition figure (out/partitions.svg),
 ## and simulated gossip: 1000 members joining, a crash detected among 100
@@ -69,6 +69,10 @@ test-python: python
 ## tsc on the declarations and the TypeScript example
 test-node: node python
 	cd bindings-node && node --test tests/
+
+## bench-node: Node lookups vs npm hashring (side by side, same run)
+bench-node: node
+	node bindings-node/bench/lookups.js
 
 ## loom: model-check the pool's free lists and lanes under every interleaving (loom)
 loom:

@@ -7,3 +7,5 @@ export default shoal
 export const { Ring, MigrationPlan, keyHash, splitmix64 } = shoal
 export const { Node, Events } = shoal
 export const { Bus } = shoal
+export const { PartitionTable } = shoal
+export const { simulate, simulateSync } = shoal

@@ -12,7 +12,9 @@ pub mod bus;
 pub mod errors;
 pub mod keys;
 pub mod node;
+pub mod partition;
 pub mod ring;
+pub mod sim;
 
 use napi::bindgen_prelude::*;
 use napi_derive::napi;

@@ -75,3 +75,26 @@ test('ketama agrees with uhashring on every vector key', () => {
   for (const s of doc.sample) assert.equal(ring.locate(s.key), s.owner)
   assert.deepEqual(ring.locateMany(keys(doc.owners.length)), doc.owners.map((o) => names[o]))
 })
+
+for (const name of ['partition_classic', 'partition_balanced']) {
+  test(`partition vectors: ${name}`, () => {
+    const doc = load(name)
+    const ks = keys(doc.keys)
+    for (const c of doc.cases) {
+      const members = c.members.map((m) => ({ id: m.id, weight: m.weight ?? 1 }))
+      const options = { partitions: c.partitions, vnodes: c.vnodes, mode: c.mode }
+      const table = new shoal.PartitionTable(members, options)
+      const ids = members.map((m) => m.id)
+      assert.equal(table.digest(), BigInt(c.digest), c.name)
+      assert.deepEqual(table.owners(), c.owners.map((o) => ids[o]), c.name)
+      assert.deepEqual(ks.map((k) => table.partitionOf(k)), c.key_partitions, c.name)
+      const stats = table.stats()
+      assert.deepEqual(ids.map((i) => stats.counts[i]), c.counts, c.name)
+      assert.equal(stats.claims, c.claims)
+      assert.equal(stats.collisions, c.collisions)
+      // Any join order gives the same table.
+      const shuffled = new shoal.PartitionTable([...members].reverse(), options)
+      assert.equal(shuffled.digest(), table.digest())
+    }
+  })
+}

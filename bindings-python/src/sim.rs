@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
-use shoal_core::sim::{self, Percentiles, Protocol, Scenario, SimConfig};
+use shoal_core::sim::{self, Percentiles, SimOptions};
 
 use crate::errors::invalid;
 
@@ -83,15 +83,6 @@ fn percentiles(py: Python<'_>, p: Percentiles) -> PyResult<Py<PyDict>> {
     Ok(d.unbind())
 }
 
-fn seconds(name: &str, value: f64) -> PyResult<Duration> {
-    if !(value.is_finite() && (0.0..1e7).contains(&value)) {
-        return Err(invalid(format!(
-            "{name} must be a number of seconds in [0, 1e7), got {value}"
-        )));
-    }
-    Ok(Duration::from_secs_f64(value))
-}
-
 /// Runs a deterministic simulation of `nodes` members.
 ///
 /// `scenario`: `"join"`, `"rumor"`, `"crash"`, `"partition"`, `"churn"` or
@@ -131,71 +122,23 @@ pub fn simulate(
     stagger: f64,
     authenticate: bool,
 ) -> PyResult<SimReport> {
-    let scenario = match scenario {
-        "join" => Scenario::Join,
-        "rumor" => Scenario::Rumor,
-        "crash" => Scenario::Crash,
-        "partition" => Scenario::Partition,
-        "churn" => Scenario::Churn,
-        "steady" => Scenario::Steady,
-        other => {
-            return Err(invalid(format!(
-                "scenario must be join, rumor, crash, partition, churn or steady, not {other:?}"
-            )))
-        }
-    };
-    let protocol = match protocol {
-        "shoal" => Protocol::Shoal,
-        "classic" => Protocol::Classic,
-        other => {
-            return Err(invalid(format!(
-                "protocol must be \"shoal\" or \"classic\", not {other:?}"
-            )))
-        }
-    };
-    if !(2..=100_000).contains(&nodes) {
-        return Err(invalid(format!("nodes must be 2 to 100000, got {nodes}")));
+    let cfg = SimOptions {
+        nodes,
+        scenario,
+        protocol,
+        seed,
+        loss,
+        latency_ms,
+        fanout,
+        duration,
+        warmup,
+        partition,
+        churn_interval,
+        stagger,
+        authenticate,
     }
-    if fanout == 0 || fanout > nodes {
-        return Err(invalid(format!(
-            "fanout must be 1 to nodes ({nodes}), got {fanout}"
-        )));
-    }
-    if !(0.0..0.9).contains(&loss) {
-        return Err(invalid(format!("loss must be in [0, 0.9), got {loss}")));
-    }
-    let (lo, hi) = latency_ms;
-    if !(lo.is_finite() && hi.is_finite() && lo >= 0.0 && hi < 1e10) {
-        return Err(invalid(format!(
-            "latency_ms must be two milliseconds values in [0, 1e10), got ({lo}, {hi})"
-        )));
-    }
-    let latency = (
-        Duration::from_secs_f64(lo / 1e3),
-        Duration::from_secs_f64(hi / 1e3),
-    );
-    if latency.0 > latency.1 {
-        return Err(invalid(format!(
-            "latency_ms must be (low, high) with low <= high, got ({lo}, {hi})"
-        )));
-    }
-    let mut cfg = SimConfig::new(protocol, nodes, scenario);
-    cfg.seed = seed;
-    cfg.net.loss = loss;
-    cfg.net.latency = latency;
-    cfg.fanout = fanout;
-    cfg.duration = seconds("duration", duration)?;
-    if cfg.duration.is_zero() {
-        return Err(invalid("duration must be positive"));
-    }
-    cfg.warmup = seconds("warmup", warmup)?;
-    cfg.partition = seconds("partition", partition)?;
-    cfg.churn_interval = seconds("churn_interval", churn_interval)?;
-    if cfg.churn_interval.is_zero() {
-        return Err(invalid("churn_interval must be positive"));
-    }
-    cfg.stagger = seconds("stagger", stagger)?;
-    cfg.authenticate = authenticate;
+    .to_config()
+    .map_err(|e| invalid(e.to_string()))?;
     let r = py.detach(|| sim::run(&cfg));
     Ok(SimReport {
         protocol: r.protocol.as_str(),

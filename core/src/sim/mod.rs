@@ -16,12 +16,14 @@
 mod classic;
 mod driver;
 mod net;
+mod options;
 mod report;
 pub mod theory;
 
 pub use classic::{Classic, ClassicConfig};
 pub use driver::run;
 pub use net::{addr_of, index_of, NetConfig};
+pub use options::{InvalidSimOption, SimOptions};
 pub use report::{Percentiles, Report};
 
 use crate::membership::Config;
