@@ -6,6 +6,7 @@ const shoal = createRequire(import.meta.url)('./index.js')
 export default shoal
 export const { Ring, MigrationPlan, keyHash, splitmix64 } = shoal
 export const { Node, Events } = shoal
+export const { Router } = shoal
 export const { Bus } = shoal
 export const { PartitionTable } = shoal
 export const { simulate, simulateSync } = shoal

@@ -14,6 +14,7 @@ pub mod keys;
 pub mod node;
 pub mod partition;
 pub mod ring;
+pub mod router;
 pub mod sim;
 
 use napi::bindgen_prelude::*;

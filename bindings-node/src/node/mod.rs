@@ -24,12 +24,14 @@ use napi::bindgen_prelude::*;
 use napi_derive::napi;
 use shoal_core::membership::{Meta, PlacementFollower};
 use shoal_core::native::net::{Node as CoreNode, RouteConfig, TcpTransport};
+use shoal_core::native::router::BusTransport;
 
 pub use config::{GossipKey, StartOptions};
 pub use events::{Events, IteratorStep};
 pub use member::{Member, MembershipEvent};
 use tasks::{Close, Start};
 
+use crate::bus::Bus;
 use crate::errors::{Failure, Kind, OrThrow, Outcome};
 use crate::keys::{key_bytes, Key};
 
@@ -308,6 +310,23 @@ impl Node {
             })?;
         events.as_object(env).set_property(symbol, itself)?;
         Ok(events)
+    }
+
+    /// Takes routed payloads for this member from now on: each is delivered once to
+    /// the bus endpoint `prefix + id` of `bus` (its receiver must exist; until it
+    /// does, senders retry). Replaces a previous `serveRoutes`.
+    #[napi]
+    pub fn serve_routes(&self, env: Env, bus: &Bus, prefix: Option<String>) -> Result<()> {
+        let bus = bus.core_open().or_throw(&env)?.clone();
+        let sink = BusTransport::with_prefix(bus, prefix.as_deref().unwrap_or(""));
+        self.with(&env, "serveRoutes", |n| n.serve_routes(sink))
+    }
+
+    /// Stops taking routed payloads (senders retry until served again or the keys
+    /// move).
+    #[napi]
+    pub fn stop_serving_routes(&self, env: Env) -> Result<()> {
+        self.with(&env, "stopServingRoutes", CoreNode::stop_serving_routes)
     }
 
     /// Leaves the cluster gracefully (the goodbye is gossiped for a moment) and stops
