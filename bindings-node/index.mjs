@@ -7,6 +7,6 @@ export default shoal
 export const { Ring, MigrationPlan, keyHash, splitmix64 } = shoal
 export const { Node, Events } = shoal
 export const { Router } = shoal
-export const { Bus } = shoal
 export const { PartitionTable } = shoal
 export const { simulate, simulateSync } = shoal
+export const { Bus, Sender, Receiver, Publisher, release, bufferInfo } = shoal

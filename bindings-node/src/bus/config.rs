@@ -146,3 +146,42 @@ pub(crate) fn deadline(timeout_ms: Option<f64>) -> Outcome<Option<Instant>> {
 pub(crate) fn size(name: &str, n: f64) -> Outcome<usize> {
     Ok(whole(name, n, (1u64 << 53) - 1)? as usize)
 }
+
+/// A string argument of a static method (index.js cannot wrap napi's own type errors
+/// there, so they are checked here).
+pub(crate) fn string_arg(env: &napi::Env, value: napi::Unknown<'_>, what: &str) -> Outcome<String> {
+    use napi::bindgen_prelude::FromNapiValue;
+    use napi::JsValue;
+    if value.get_type().ok() != Some(napi::ValueType::String) {
+        return Err(crate::errors::wrong_type(format!(
+            "{what} must be a string"
+        )));
+    }
+    // SAFETY: a value of this call, checked to be a string.
+    unsafe { String::from_napi_value(env.raw(), value.raw()) }
+        .map_err(|e| crate::errors::wrong_type(format!("{what}: {}", e.reason)))
+}
+
+/// An options object of a static method (`undefined`/`null`: the defaults).
+pub(crate) fn options_arg<T: napi::bindgen_prelude::FromNapiValue + Default>(
+    env: &napi::Env,
+    value: Option<napi::Unknown<'_>>,
+    what: &str,
+) -> Outcome<T> {
+    use napi::JsValue;
+    let Some(value) = value else {
+        return Ok(T::default());
+    };
+    match value.get_type() {
+        Ok(napi::ValueType::Undefined | napi::ValueType::Null) => return Ok(T::default()),
+        Ok(napi::ValueType::Object) => {}
+        _ => {
+            return Err(crate::errors::wrong_type(format!(
+                "{what} must be an object"
+            )))
+        }
+    }
+    // SAFETY: a value of this call, checked to be an object.
+    unsafe { T::from_napi_value(env.raw(), value.raw()) }
+        .map_err(|e| crate::errors::wrong_type(format!("{what}: {}", e.reason)))
+}

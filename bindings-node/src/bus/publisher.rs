@@ -1,0 +1,168 @@
+//! `Publisher`: one write, every subscriber of a topic reads it (fan-out by reference
+//! count, no copy per subscriber).
+
+use std::sync::Arc;
+
+use napi::bindgen_prelude::*;
+use napi_derive::napi;
+use shoal_core::native::bus::{Bus as CoreBus, Publisher as CorePublisher};
+
+use super::buffers::{loan_buffer, take_loan, RawValue};
+use super::config::size;
+use super::data::bytes_of;
+use super::guard::Guarded;
+use super::tasks::{SendTask, Target};
+use crate::errors::{Failure, OrThrow};
+
+/// Publishes to a topic (`bus.publisher`): each message is written once and every
+/// current subscriber receives the same bytes.
+///
+/// Zero copy: `const buf = publisher.loan(n)`, write into `buf`,
+/// `await publisher.publish(buf)`. Each subscriber's backpressure policy applies to
+/// it; one with policy `"error"` and a full lane misses the message. The synchronous
+/// forms wait on the calling thread only for a subscriber with policy `"block"` whose
+/// lane is full.
+#[napi]
+pub struct Publisher {
+    inner: Arc<Guarded<CorePublisher>>,
+    bus: CoreBus,
+    topic: String,
+}
+
+impl Publisher {
+    pub(crate) fn new(bus: CoreBus, p: CorePublisher) -> Publisher {
+        let topic = p.topic().to_string();
+        Publisher {
+            inner: Arc::new(Guarded::new(p, "publisher")),
+            bus,
+            topic,
+        }
+    }
+
+    fn task(&self, loan: shoal_core::native::bus::Loan, full_len: usize) -> AsyncTask<SendTask> {
+        AsyncTask::new(SendTask {
+            target: Target::Publisher(self.inner.clone()),
+            ticket: self.inner.ticket(),
+            loan: Some(loan),
+            full_len,
+        })
+    }
+}
+
+#[napi]
+impl Publisher {
+    /// The topic's name.
+    #[napi(getter)]
+    pub fn topic(&self) -> String {
+        self.topic.clone()
+    }
+
+    /// Whether `close()` was called.
+    #[napi(getter)]
+    pub fn closed(&self) -> bool {
+        self.inner.is_closed()
+    }
+
+    /// Current subscribers of the topic.
+    #[napi]
+    pub fn subscriber_count(&self, env: Env) -> Result<u32> {
+        let n = self
+            .inner
+            .now(|p| p.subscriber_count())
+            .or_throw(&env)?
+            .or_throw(&env)?;
+        Ok(n as u32)
+    }
+
+    /// Borrows `size` bytes of shared memory as a writable Buffer; throws at once if
+    /// the pool has no room.
+    #[napi(ts_return_type = "Buffer")]
+    pub fn loan(&self, env: Env, size: f64) -> Result<RawValue> {
+        self.inner.ensure_open().or_throw(&env)?;
+        let n = self::size("size", size).or_throw(&env)?;
+        let loan = self.bus.loan(n).or_throw(&env)?;
+        loan_buffer(&env, loan)
+    }
+
+    /// Publishes a loaned Buffer to every current subscriber without copying, on a
+    /// worker thread; resolves to how many it reached (0: none, the buffer goes
+    /// back). The Buffer is detached at once; on failure the error's `loan` property
+    /// is a new Buffer over the unsent loan.
+    #[napi(
+        ts_args_type = "buffer: Buffer, length?: number",
+        ts_return_type = "Promise<number>"
+    )]
+    pub fn publish(
+        &self,
+        env: Env,
+        buffer: Unknown<'_>,
+        length: Option<f64>,
+    ) -> Result<AsyncTask<SendTask>> {
+        self.inner.ensure_open().or_throw(&env)?;
+        let (loan, taken) = take_loan(&env, buffer.raw(), length).or_throw(&env)?;
+        let full_len = taken.detach_now(&env);
+        Ok(self.task(loan, full_len))
+    }
+
+    /// Publishes a loaned Buffer now; returns how many subscribers it reached. The
+    /// Buffer is detached once published; if publishing fails it stays a usable loan.
+    #[napi(ts_args_type = "buffer: Buffer, length?: number")]
+    pub fn publish_sync(&self, env: Env, buffer: Unknown<'_>, length: Option<f64>) -> Result<u32> {
+        self.inner.ensure_open().or_throw(&env)?;
+        let (loan, taken) = take_loan(&env, buffer.raw(), length).or_throw(&env)?;
+        let mut pending = Some(loan);
+        let r = self.inner.now(|p| match pending.take() {
+            Some(l) => p.publish(l).map_err(|e| {
+                pending = Some(e.loan);
+                Failure::from(e.error)
+            }),
+            None => Ok(0),
+        });
+        match r.and_then(|r| r) {
+            Ok(n) => {
+                taken.sent(&env);
+                Ok(n as u32)
+            }
+            Err(f) => {
+                if let Some(l) = pending {
+                    taken.give_back(l);
+                }
+                Err(f.into_napi(&env))
+            }
+        }
+    }
+
+    /// Publishes a copy of `data` (a Buffer, any Uint8Array, or a string as UTF-8) on a
+    /// worker thread; resolves to how many subscribers it reached.
+    #[napi(
+        ts_args_type = "data: Uint8Array | string",
+        ts_return_type = "Promise<number>"
+    )]
+    pub fn publish_copy(&self, env: Env, data: Unknown<'_>) -> Result<AsyncTask<SendTask>> {
+        self.inner.ensure_open().or_throw(&env)?;
+        let bytes = bytes_of(&env, data.raw()).or_throw(&env)?;
+        let mut loan = self.bus.loan(bytes.len()).or_throw(&env)?;
+        loan.copy_from_slice(&bytes);
+        let n = loan.len();
+        Ok(self.task(loan, n))
+    }
+
+    /// Publishes a copy of `data` now; returns how many subscribers it reached.
+    #[napi(ts_args_type = "data: Uint8Array | string")]
+    pub fn publish_copy_sync(&self, env: Env, data: Unknown<'_>) -> Result<u32> {
+        let bytes = bytes_of(&env, data.raw()).or_throw(&env)?;
+        let n = self
+            .inner
+            .now(|p| p.publish_copy(&bytes))
+            .or_throw(&env)?
+            .or_throw(&env)?;
+        Ok(n as u32)
+    }
+
+    /// Closes the publisher and its lanes; pending Promise calls reject with
+    /// `ERR_SHOAL_CLOSED`. Never waits. Idempotent.
+    #[napi]
+    pub fn close(&self) {
+        self.inner.close();
+    }
+}

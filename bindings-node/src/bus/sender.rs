@@ -1,0 +1,182 @@
+//! `Sender`: the producer end of one lane to a named endpoint.
+//!
+//! `loan(n)` hands out a Buffer over a pool slot; `send(buffer)` (a Promise, waiting
+//! on a worker) or `sendSync(buffer)` moves it to the receiver without copying.
+
+use std::sync::Arc;
+
+use napi::bindgen_prelude::*;
+use napi_derive::napi;
+use shoal_core::native::bus::{Bus as CoreBus, Sender as CoreSender};
+
+use super::buffers::{loan_buffer, take_loan, RawValue};
+use super::config::size;
+use super::data::bytes_of;
+use super::guard::Guarded;
+use super::tasks::{SendTask, Target};
+use crate::errors::{Failure, OrThrow};
+
+/// Sends messages to one named endpoint (`bus.sender` / `bus.connect`), through a
+/// lane of its own.
+///
+/// Zero copy: `const buf = sender.loan(n)`, write into `buf`, `await sender.send(buf)`
+/// (or `sender.sendSync(buf)`). After a successful send the Buffer is detached (its
+/// length reads 0): its bytes belong to the receiver.
+///
+/// Synchronous calls never wait, with one exception: under the receiver's `"block"`
+/// backpressure policy, `sendSync` / `sendCopySync` / `sendBatched` / `flush` into a
+/// full lane wait on the calling thread for the receiver to make room. Use the
+/// Promise forms where the receiver may fall behind.
+#[napi]
+pub struct Sender {
+    inner: Arc<Guarded<CoreSender>>,
+    bus: CoreBus,
+    endpoint: String,
+}
+
+impl Sender {
+    pub(crate) fn new((bus, tx): (CoreBus, CoreSender)) -> Sender {
+        let endpoint = tx.endpoint().to_string();
+        Sender {
+            inner: Arc::new(Guarded::new(tx, "sender")),
+            bus,
+            endpoint,
+        }
+    }
+
+    fn task(&self, loan: shoal_core::native::bus::Loan, full_len: usize) -> AsyncTask<SendTask> {
+        AsyncTask::new(SendTask {
+            target: Target::Sender(self.inner.clone()),
+            ticket: self.inner.ticket(),
+            loan: Some(loan),
+            full_len,
+        })
+    }
+}
+
+#[napi]
+impl Sender {
+    /// The endpoint this sender delivers to.
+    #[napi(getter)]
+    pub fn endpoint(&self) -> String {
+        self.endpoint.clone()
+    }
+
+    /// Whether `close()` was called.
+    #[napi(getter)]
+    pub fn closed(&self) -> bool {
+        self.inner.is_closed()
+    }
+
+    /// Borrows `size` bytes of shared memory and returns a writable Buffer of exactly
+    /// `size` bytes over them: write the message there, then `send(buffer)`. Throws at
+    /// once if the pool has no free slot (`ERR_SHOAL_BUS`).
+    #[napi(ts_return_type = "Buffer")]
+    pub fn loan(&self, env: Env, size: f64) -> Result<RawValue> {
+        self.inner.ensure_open().or_throw(&env)?;
+        let n = self::size("size", size).or_throw(&env)?;
+        let loan = self.bus.loan(n).or_throw(&env)?;
+        loan_buffer(&env, loan)
+    }
+
+    /// Sends a loaned Buffer without copying, on a worker thread (waiting there for
+    /// room when the lane is full under `"block"`). `length`: send only the first
+    /// `length` bytes (a `subarray(0, n)` of the loan works too). The Buffer is
+    /// detached at once. On failure the error's `loan` property is a new Buffer over
+    /// the unsent loan. Promise calls on one sender run in call order.
+    #[napi(
+        ts_args_type = "buffer: Buffer, length?: number",
+        ts_return_type = "Promise<void>"
+    )]
+    pub fn send(
+        &self,
+        env: Env,
+        buffer: Unknown<'_>,
+        length: Option<f64>,
+    ) -> Result<AsyncTask<SendTask>> {
+        self.inner.ensure_open().or_throw(&env)?;
+        let (loan, taken) = take_loan(&env, buffer.raw(), length).or_throw(&env)?;
+        let full_len = taken.detach_now(&env);
+        Ok(self.task(loan, full_len))
+    }
+
+    /// Sends a loaned Buffer without copying, now (see the class notes on `"block"`).
+    /// The Buffer is detached once sent; if the send fails it stays a usable loan.
+    #[napi(ts_args_type = "buffer: Buffer, length?: number")]
+    pub fn send_sync(&self, env: Env, buffer: Unknown<'_>, length: Option<f64>) -> Result<()> {
+        self.inner.ensure_open().or_throw(&env)?;
+        let (loan, taken) = take_loan(&env, buffer.raw(), length).or_throw(&env)?;
+        let mut pending = Some(loan);
+        let r = self.inner.now(|s| match pending.take() {
+            Some(l) => s.send(l).map_err(|e| {
+                pending = Some(e.loan);
+                Failure::from(e.error)
+            }),
+            None => Ok(()),
+        });
+        match r.and_then(|r| r) {
+            Ok(()) => {
+                taken.sent(&env);
+                Ok(())
+            }
+            Err(f) => {
+                if let Some(l) = pending {
+                    taken.give_back(l);
+                }
+                Err(f.into_napi(&env))
+            }
+        }
+    }
+
+    /// Sends a copy of `data` (a Buffer, any Uint8Array, or a string as UTF-8) on a
+    /// worker thread. The copy into a fresh loan happens now, so `data` may change as
+    /// soon as this returns.
+    #[napi(
+        ts_args_type = "data: Uint8Array | string",
+        ts_return_type = "Promise<void>"
+    )]
+    pub fn send_copy(&self, env: Env, data: Unknown<'_>) -> Result<AsyncTask<SendTask>> {
+        self.inner.ensure_open().or_throw(&env)?;
+        let bytes = bytes_of(&env, data.raw()).or_throw(&env)?;
+        let mut loan = self.bus.loan(bytes.len()).or_throw(&env)?;
+        loan.copy_from_slice(&bytes);
+        let n = loan.len();
+        Ok(self.task(loan, n))
+    }
+
+    /// Sends a copy of `data` now (see the class notes on `"block"`).
+    #[napi(ts_args_type = "data: Uint8Array | string")]
+    pub fn send_copy_sync(&self, env: Env, data: Unknown<'_>) -> Result<()> {
+        let bytes = bytes_of(&env, data.raw()).or_throw(&env)?;
+        self.inner
+            .now(|s| s.send_copy(&bytes))
+            .or_throw(&env)?
+            .or_throw(&env)
+    }
+
+    /// Queues a copy of a small message in this sender's current batch (a 64 KiB
+    /// buffer sent as one descriptor when full, after the batch delay of 200 µs, on
+    /// `flush()`, or before the next unbatched send). The receiver gets each message
+    /// separately.
+    #[napi(ts_args_type = "data: Uint8Array | string")]
+    pub fn send_batched(&self, env: Env, data: Unknown<'_>) -> Result<()> {
+        let bytes = bytes_of(&env, data.raw()).or_throw(&env)?;
+        self.inner
+            .now(|s| s.send_batched(&bytes))
+            .or_throw(&env)?
+            .or_throw(&env)
+    }
+
+    /// Sends the pending batch, if any, now.
+    #[napi]
+    pub fn flush(&self, env: Env) -> Result<()> {
+        self.inner.now(|s| s.flush()).or_throw(&env)?.or_throw(&env)
+    }
+
+    /// Closes the sender (flushing a pending batch) and its lane; pending Promise
+    /// calls reject with `ERR_SHOAL_CLOSED`. Never waits. Idempotent.
+    #[napi]
+    pub fn close(&self) {
+        self.inner.close();
+    }
+}
