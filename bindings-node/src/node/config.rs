@@ -16,6 +16,7 @@ use shoal_core::{PartitionMode, TableConfig};
 use crate::errors::{invalid, Outcome};
 
 /// A gossip key: 32 bytes (`Buffer` / `Uint8Array`) or a string of 64 hex digits.
+#[napi]
 pub type GossipKey = Either<String, Uint8Array>;
 
 /// Options of `Node.start`. Every one is optional.
