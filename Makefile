@@ -72,6 +72,7 @@ test-python: python
 ## tsc on the declarations and the TypeScript example
 test-node: node python
 	cd bindings-node && node --test tests/
+	cd bindings-node && node_modules/.bin/tsc -p . && node_modules/.bin/tsc -p ../examples/node
 
 ## bench-node: Node lookups vs npm hashring (side by side, same run)
 bench-node: node

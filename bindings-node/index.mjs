@@ -5,6 +5,8 @@ const shoal = createRequire(import.meta.url)('./index.js')
 
 export default shoal
 export const { Ring, MigrationPlan, keyHash, splitmix64 } = shoal
+export const { Node, Events } = shoal
+export const { Router } = shoal
 export const { PartitionTable } = shoal
 export const { simulate, simulateSync } = shoal
 export const { Bus, Sender, Receiver, Publisher, release, bufferInfo } = shoal

@@ -6,6 +6,7 @@ use napi::bindgen_prelude::*;
 use crate::errors::{invalid, Outcome};
 
 /// A key: a string or bytes.
+#[napi_derive::napi]
 pub type Key = Either<String, Uint8Array>;
 
 /// The bytes of a key.

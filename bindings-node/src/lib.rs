@@ -11,8 +11,10 @@
 pub mod bus;
 pub mod errors;
 pub mod keys;
+pub mod node;
 pub mod partition;
 pub mod ring;
+pub mod router;
 pub mod sim;
 
 use napi::bindgen_prelude::*;

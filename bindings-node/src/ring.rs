@@ -13,6 +13,7 @@ use crate::keys::{key_bytes, u64_of, Key};
 
 /// Per-node numbers: an object by node id (missing ids count 0) or an array in
 /// `ring.nodes` order.
+#[napi]
 pub type PerNode = Either<Vec<f64>, HashMap<String, f64>>;
 
 /// Options of `Ring.add`.
