@@ -333,13 +333,13 @@ impl Receiver {
         }
         self.refresh(false);
         let n = self.lanes.len();
-        let mut finished = None;
+        let mut finished = false;
         for k in 0..n {
             let i = (self.next + k) % n;
             let lane = &self.lanes[i].lane;
             if lane.is_empty() {
                 if lane.closed() & PRODUCER_GONE != 0 {
-                    finished = Some(i);
+                    finished = true;
                 }
                 continue;
             }
@@ -426,9 +426,18 @@ impl Receiver {
                 offset: desc.offset,
             }));
         }
-        if let Some(i) = finished {
-            let h = self.lanes.swap_remove(i);
-            close_lane(&self.shared, &h, CONSUMER_GONE);
+        if finished {
+            // Release every drained lane whose sender is gone, not only the last one
+            // seen: several senders can finish between two calls. A gone sender adds
+            // nothing more, so a lane found empty stays empty.
+            let shared = &self.shared;
+            self.lanes.retain(|h| {
+                let done = h.lane.is_empty() && h.lane.closed() & PRODUCER_GONE != 0;
+                if done {
+                    close_lane(shared, h, CONSUMER_GONE);
+                }
+                !done
+            });
         }
         Ok(None)
     }
