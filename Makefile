@@ -135,3 +135,8 @@ fuzz:
 clean:
 	$(CARGO) clean
 	rm -rf $(OUT)
+
+## bench-node: 64 B round trip between two Node processes: bus vs Unix socket vs child_process IPC
+bench-node: node
+	node bindings-node/bench/roundtrip.js
+.PHONY: bench-node

@@ -167,15 +167,18 @@ test('Promise calls: recv waits off the event loop, in call order, with timeouts
   await assert.rejects(rx.recv({ timeout: 10 }), code('ERR_SHOAL_TIMEOUT'))
 }))
 
-test('Promise sends keep their order and refuse overtaking sync sends', withBus(async (bus) => {
+test('Promise sends keep their order, wait off the event loop, and refuse overtaking sync sends', withBus(async (bus) => {
   const rx = bus.endpoint('e')
   const tx = bus.sender('e')
   const sends = []
+  // More than the lane holds: the later sends wait for room on a worker.
   for (let i = 0; i < 50; i++) sends.push(tx.sendCopy(`m${i}`))
   assert.throws(() => tx.sendCopySync('overtake'), code('ERR_SHOAL_BUS'))
-  await Promise.all(sends)
   for (let i = 0; i < 50; i++) assert.equal((await rx.recv({ timeout: 5000 })).toString(), `m${i}`)
-}))
+  await Promise.all(sends)
+  tx.sendCopySync('now fine')
+  assert.equal(rx.tryRecv().toString(), 'now fine')
+}, { pool: 'small', laneCapacity: 8 }))
 
 test('close: pending recv rejects, senders see the endpoint gone, loans come back', withBus(async (bus) => {
   const rx = bus.endpoint('e')

@@ -5,7 +5,8 @@
 // (tests kill it sooner).
 //
 // * `echo BUS IN OUT` - consumes endpoint IN and sends every message back to OUT in a
-//   loan of the same size (a copy of its bytes), until a message equal to "stop".
+//   loan of the same size (a copy of its bytes, then releases the message), until a
+//   message equal to "stop".
 // * `send BUS TO COUNT SIZE` - sends COUNT loaned messages of SIZE bytes: message i is
 //   filled with the byte i % 256 and starts with i (u32, little-endian) if SIZE >= 4;
 //   prints `sent COUNT`.
@@ -14,7 +15,7 @@
 //   (to be killed).
 'use strict'
 
-const { Bus } = require('..')
+const { Bus, release } = require('..')
 
 const DEADLINE = 60000
 const start = Date.now()
@@ -33,6 +34,7 @@ async function main([role, busName, ...args]) {
       if (m.toString() === 'stop') break
       const out = tx.loan(m.length)
       m.copy(out)
+      release(m)
       await tx.send(out)
     }
   } else if (role === 'send') {

@@ -311,7 +311,7 @@ impl Taken {
         detach(env, self.arraybuffer);
     }
 
-    /// The send will happen on a worker: detaches the Buffer now, since JavaScript
+    /// The send will happen on another thread: detaches the Buffer now, since JavaScript
     /// keeps running meanwhile. Returns the loan's full length (for a retry).
     pub fn detach_now(self, env: &Env) -> usize {
         detach(env, self.arraybuffer);

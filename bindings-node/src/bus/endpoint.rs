@@ -1,7 +1,7 @@
 //! `Receiver`: the consumer of an endpoint or of a topic subscription.
 //!
-//! `recv()` returns a Promise and waits on a libuv worker (in slices of 50 ms, so
-//! `close()` ends it promptly); `tryRecv()` never waits, for latency-critical loops.
+//! `recv()` returns a Promise and waits on the receiver's own thread (in slices of
+//! 50 ms, so `close()` ends it promptly); `tryRecv()` never waits, for latency-critical loops.
 
 use std::sync::Arc;
 
@@ -12,7 +12,7 @@ use shoal_core::native::bus::Receiver as CoreReceiver;
 use super::buffers::{held_hint, message_buffer, RawValue};
 use super::config::deadline;
 use super::guard::Guarded;
-use super::tasks::RecvTask;
+use super::tasks;
 use crate::errors::{Failure, OrThrow};
 
 /// Options of `receiver.recv`.
@@ -72,21 +72,16 @@ impl Receiver {
         self.inner.is_closed()
     }
 
-    /// The next message, as a Buffer over shared memory. Waits on a worker thread,
-    /// never on the event loop; `options.timeout` in milliseconds (default: forever),
+    /// The next message, as a Buffer over shared memory. Waits on the receiver's own
+    /// thread, never on the event loop; `options.timeout` in milliseconds (default: forever),
     /// then rejects with `ERR_SHOAL_TIMEOUT`. Pending calls get messages in call order.
     #[napi(ts_return_type = "Promise<Buffer>")]
-    pub fn recv(&self, env: Env, options: Option<RecvOptions>) -> Result<AsyncTask<RecvTask>> {
+    pub fn recv(&self, env: Env, options: Option<RecvOptions>) -> Result<RawValue> {
         self.inner.ensure_open().or_throw(&env)?;
         let timeout = options.and_then(|o| o.timeout);
         let until = deadline(timeout).or_throw(&env)?;
-        Ok(AsyncTask::new(RecvTask {
-            rx: self.inner.clone(),
-            ticket: self.inner.ticket(),
-            deadline: until,
-            timeout_ms: timeout.unwrap_or(f64::INFINITY),
-            name: self.name.clone(),
-        }))
+        let ms = timeout.unwrap_or(f64::INFINITY);
+        tasks::recv(&env, &self.inner, until, ms, self.name.clone())
     }
 
     /// The next message if one is waiting (a Buffer over shared memory), else `null`.

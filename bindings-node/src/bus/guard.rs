@@ -1,18 +1,20 @@
 //! `Guarded<T>`: a core sender, receiver or publisher shared by the JavaScript thread
-//! and the libuv worker threads that run its Promise-returning calls.
+//! and the thread that runs its Promise-returning calls.
 //!
 //! The core objects take `&mut self`, so each sits in a mutex (`None` once closed).
 //! Two rules keep the event loop free: the JavaScript thread never waits for that
-//! mutex (synchronous calls try it and fail with `ERR_SHOAL_BUSY`-style errors when a
-//! Promise call holds it), and closing never waits either (a worker that holds the
-//! object drops it when it sees the closed flag, after at most one slice).
+//! mutex (synchronous calls try it and are refused while a Promise call is queued or
+//! running), and closing never waits either (the worker that holds the object drops
+//! it when it sees the closed flag, after at most one slice).
 //!
-//! Promise calls run in the order they were made: each takes a ticket on the
-//! JavaScript thread and waits on a worker for its turn. A synchronous call while
-//! Promise calls are queued is refused, so it cannot overtake them.
+//! Promise calls run one at a time, in call order, on a thread of the object's own,
+//! started when the first call is queued and ended when the queue is empty. Not on
+//! libuv's pool: calls that wait there (a `recv`, a send into a full lane) would take
+//! its few threads, and a `recv` that would make room could then never run.
 
+use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Condvar, Mutex, MutexGuard, PoisonError, TryLockError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, TryLockError};
 use std::time::Duration;
 
 use crate::errors::{Failure, Kind, Outcome};
@@ -21,30 +23,36 @@ use crate::errors::{Failure, Kind, Outcome};
 /// flag again.
 pub(crate) const SLICE: Duration = Duration::from_millis(50);
 
-/// A core object behind a mutex, `None` once closed, with ordered turns for
-/// Promise calls.
+/// A queued Promise call.
+pub(crate) type Job<T> = Box<dyn FnOnce(&Guarded<T>) + Send>;
+
+struct Jobs<T> {
+    queue: VecDeque<Job<T>>,
+    /// Whether the object's thread is running.
+    running: bool,
+}
+
+/// A core object behind a mutex, `None` once closed, with a queue of Promise calls.
 pub(crate) struct Guarded<T> {
     obj: Mutex<Option<T>>,
     closed: AtomicBool,
-    /// Tickets handed out (JavaScript thread).
-    issued: AtomicU64,
-    /// Tickets whose call has finished.
-    served: AtomicU64,
-    gate: Mutex<()>,
-    turn: Condvar,
+    /// Promise calls queued or running.
+    pending: AtomicU64,
+    jobs: Mutex<Jobs<T>>,
     /// What the object is called in error messages ("receiver", "sender", ...).
     what: &'static str,
 }
 
-impl<T: Send> Guarded<T> {
+impl<T: Send + 'static> Guarded<T> {
     pub fn new(value: T, what: &'static str) -> Self {
         Guarded {
             obj: Mutex::new(Some(value)),
             closed: AtomicBool::new(false),
-            issued: AtomicU64::new(0),
-            served: AtomicU64::new(0),
-            gate: Mutex::new(()),
-            turn: Condvar::new(),
+            pending: AtomicU64::new(0),
+            jobs: Mutex::new(Jobs {
+                queue: VecDeque::new(),
+                running: false,
+            }),
             what,
         }
     }
@@ -80,7 +88,7 @@ impl<T: Send> Guarded<T> {
     /// queued or running.
     pub fn now<R>(&self, f: impl FnOnce(&mut T) -> R) -> Outcome<R> {
         self.ensure_open()?;
-        if self.issued.load(Ordering::Acquire) != self.served.load(Ordering::Acquire) {
+        if self.pending.load(Ordering::Acquire) != 0 {
             return Err(self.busy());
         }
         let mut g = match self.obj.try_lock() {
@@ -103,35 +111,50 @@ impl<T: Send> Guarded<T> {
         }
     }
 
-    /// A ticket for a Promise call (JavaScript thread).
-    pub fn ticket(&self) -> u64 {
-        self.issued.fetch_add(1, Ordering::AcqRel)
-    }
-
-    /// On a worker: waits for `ticket`'s turn, runs `f`, and passes the turn on.
-    /// `f` gets the object in slices through [`Guarded::lock`].
-    pub fn in_turn<R>(&self, ticket: u64, f: impl FnOnce(&Self) -> Outcome<R>) -> Outcome<R> {
-        {
-            let mut g = self.gate.lock().unwrap_or_else(PoisonError::into_inner);
-            while self.served.load(Ordering::Acquire) != ticket {
-                if self.is_closed() {
-                    return Err(self.closed_failure());
-                }
-                g = self
-                    .turn
-                    .wait_timeout(g, SLICE)
-                    .unwrap_or_else(PoisonError::into_inner)
-                    .0;
+    /// Queues a Promise call; it runs after every call queued before it, on the
+    /// object's thread (started if needed).
+    pub fn submit(self: &Arc<Self>, job: Job<T>) -> Outcome<()> {
+        self.pending.fetch_add(1, Ordering::AcqRel);
+        let mut jobs = self.jobs.lock().unwrap_or_else(PoisonError::into_inner);
+        jobs.queue.push_back(job);
+        if jobs.running {
+            return Ok(());
+        }
+        let me = self.clone();
+        let spawned = std::thread::Builder::new()
+            .name(format!("shoal-{}", self.what))
+            .spawn(move || me.drain());
+        match spawned {
+            Ok(_) => {
+                jobs.running = true;
+                Ok(())
+            }
+            Err(e) => {
+                jobs.queue.pop_back();
+                self.pending.fetch_sub(1, Ordering::AcqRel);
+                Err(Kind::Bus.fail(format!("cannot start a thread: {e}")))
             }
         }
-        let out = f(self);
-        self.served.fetch_add(1, Ordering::AcqRel);
-        let _g = self.gate.lock().unwrap_or_else(PoisonError::into_inner);
-        self.turn.notify_all();
-        out
     }
 
-    /// On a worker: the object, or the closed failure (dropping the object if the
+    fn drain(&self) {
+        loop {
+            let job = {
+                let mut jobs = self.jobs.lock().unwrap_or_else(PoisonError::into_inner);
+                match jobs.queue.pop_front() {
+                    Some(j) => j,
+                    None => {
+                        jobs.running = false;
+                        return;
+                    }
+                }
+            };
+            job(self);
+            self.pending.fetch_sub(1, Ordering::AcqRel);
+        }
+    }
+
+    /// On the object's thread: the object, or the closed failure (dropping the object if the
     /// JavaScript thread closed it while a worker held it).
     pub fn lock(&self) -> Outcome<MutexGuard<'_, Option<T>>> {
         let mut g = self.obj.lock().unwrap_or_else(PoisonError::into_inner);
@@ -152,7 +175,5 @@ impl<T: Send> Guarded<T> {
         if let Ok(mut g) = self.obj.try_lock() {
             drop(g.take());
         }
-        let _g = self.gate.lock().unwrap_or_else(PoisonError::into_inner);
-        self.turn.notify_all();
     }
 }

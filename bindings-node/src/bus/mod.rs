@@ -2,14 +2,14 @@
 //!
 //! One file per job: `config.rs` (options → core settings), `buffers.rs` (Buffers
 //! over loans and messages in shared memory, and their release), `data.rs` (bytes of
-//! copy arguments), `guard.rs` (core objects shared with worker threads without ever
-//! blocking the event loop), `tasks.rs` (the Promise-returning calls), `sender.rs`,
-//! `endpoint.rs` (receivers), `publisher.rs`, `stats.rs`.
+//! copy arguments), `guard.rs` (core objects shared with the thread that runs their
+//! Promise calls, never blocking the event loop), `tasks.rs` (the Promise-returning
+//! calls), `sender.rs`, `endpoint.rs` (receivers), `publisher.rs`, `stats.rs`.
 //!
 //! Zero copy end to end: a loan's Buffer points into the shared segment, sending
 //! moves a 16-byte descriptor, and the receiver's Buffer points at the same bytes.
 //! Nothing here waits on the event loop except the documented synchronous sends under
-//! `"block"` backpressure; every wait has a Promise form that runs on a worker.
+//! `"block"` backpressure; every wait has a Promise form that runs off the event loop.
 
 mod buffers;
 mod config;
@@ -35,7 +35,6 @@ pub use endpoint::{Receiver, RecvOptions};
 pub use publisher::Publisher;
 pub use sender::Sender;
 pub use stats::{BusStats, ClassStats, ReclaimReport};
-pub use tasks::{ConnectTask, RecvTask, SendTask};
 
 /// A handle on a named shared-memory bus (`Bus.create` / `Bus.open`).
 ///
@@ -115,7 +114,7 @@ impl Bus {
     /// Becomes the consumer of endpoint `name` (1–64 characters of
     /// `[A-Za-z0-9._/:-]`; `ERR_SHOAL_BUS_EXISTS` if it has a live consumer).
     /// `options.backpressure`: what senders do when this endpoint's lane is full;
-    /// `options.wait` / `spins`: how `recv()` waits on its worker.
+    /// `options.wait` / `spins`: how `recv()` waits on the receiver's thread.
     #[napi]
     pub fn endpoint(
         &self,
@@ -154,7 +153,7 @@ impl Bus {
         Ok(Sender::new((bus.clone(), tx)))
     }
 
-    /// A sender to endpoint `endpoint`, waiting (on a worker thread) until its
+    /// A sender to endpoint `endpoint`, waiting (on a thread of its own) until its
     /// consumer creates it: `options.timeout` milliseconds (default: forever), then
     /// rejects with `ERR_SHOAL_BUS_NOT_FOUND`.
     #[napi(ts_return_type = "Promise<Sender>")]
@@ -163,14 +162,10 @@ impl Bus {
         env: Env,
         endpoint: String,
         options: Option<RecvOptions>,
-    ) -> Result<AsyncTask<ConnectTask>> {
+    ) -> Result<RawValue> {
         let until = config::deadline(options.and_then(|o| o.timeout)).or_throw(&env)?;
         let bus = self.core_open().or_throw(&env)?;
-        Ok(AsyncTask::new(ConnectTask {
-            bus: bus.clone(),
-            endpoint,
-            deadline: until,
-        }))
+        tasks::connect(&env, bus.clone(), endpoint, until)
     }
 
     /// A publisher to topic `topic` (created if needed).

@@ -11,7 +11,7 @@ use super::buffers::{loan_buffer, take_loan, RawValue};
 use super::config::size;
 use super::data::bytes_of;
 use super::guard::Guarded;
-use super::tasks::{SendTask, Target};
+use super::tasks;
 use crate::errors::{Failure, OrThrow};
 
 /// Publishes to a topic (`bus.publisher`): each message is written once and every
@@ -39,13 +39,13 @@ impl Publisher {
         }
     }
 
-    fn task(&self, loan: shoal_core::native::bus::Loan, full_len: usize) -> AsyncTask<SendTask> {
-        AsyncTask::new(SendTask {
-            target: Target::Publisher(self.inner.clone()),
-            ticket: self.inner.ticket(),
-            loan: Some(loan),
-            full_len,
-        })
+    fn task(
+        &self,
+        env: &Env,
+        loan: shoal_core::native::bus::Loan,
+        full_len: usize,
+    ) -> Result<RawValue> {
+        tasks::publish(env, &self.inner, loan, full_len)
     }
 }
 
@@ -85,23 +85,18 @@ impl Publisher {
     }
 
     /// Publishes a loaned Buffer to every current subscriber without copying, on a
-    /// worker thread; resolves to how many it reached (0: none, the buffer goes
+    /// thread of its own; resolves to how many it reached (0: none, the buffer goes
     /// back). The Buffer is detached at once; on failure the error's `loan` property
     /// is a new Buffer over the unsent loan.
     #[napi(
         ts_args_type = "buffer: Buffer, length?: number",
         ts_return_type = "Promise<number>"
     )]
-    pub fn publish(
-        &self,
-        env: Env,
-        buffer: Unknown<'_>,
-        length: Option<f64>,
-    ) -> Result<AsyncTask<SendTask>> {
+    pub fn publish(&self, env: Env, buffer: Unknown<'_>, length: Option<f64>) -> Result<RawValue> {
         self.inner.ensure_open().or_throw(&env)?;
         let (loan, taken) = take_loan(&env, buffer.raw(), length).or_throw(&env)?;
         let full_len = taken.detach_now(&env);
-        Ok(self.task(loan, full_len))
+        self.task(&env, loan, full_len)
     }
 
     /// Publishes a loaned Buffer now; returns how many subscribers it reached. The
@@ -133,18 +128,18 @@ impl Publisher {
     }
 
     /// Publishes a copy of `data` (a Buffer, any Uint8Array, or a string as UTF-8) on a
-    /// worker thread; resolves to how many subscribers it reached.
+    /// thread of its own; resolves to how many subscribers it reached.
     #[napi(
         ts_args_type = "data: Uint8Array | string",
         ts_return_type = "Promise<number>"
     )]
-    pub fn publish_copy(&self, env: Env, data: Unknown<'_>) -> Result<AsyncTask<SendTask>> {
+    pub fn publish_copy(&self, env: Env, data: Unknown<'_>) -> Result<RawValue> {
         self.inner.ensure_open().or_throw(&env)?;
         let bytes = bytes_of(&env, data.raw()).or_throw(&env)?;
         let mut loan = self.bus.loan(bytes.len()).or_throw(&env)?;
         loan.copy_from_slice(&bytes);
         let n = loan.len();
-        Ok(self.task(loan, n))
+        self.task(&env, loan, n)
     }
 
     /// Publishes a copy of `data` now; returns how many subscribers it reached.

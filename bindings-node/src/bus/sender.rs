@@ -1,7 +1,7 @@
 //! `Sender`: the producer end of one lane to a named endpoint.
 //!
 //! `loan(n)` hands out a Buffer over a pool slot; `send(buffer)` (a Promise, waiting
-//! on a worker) or `sendSync(buffer)` moves it to the receiver without copying.
+//! on its own thread) or `sendSync(buffer)` moves it to the receiver without copying.
 
 use std::sync::Arc;
 
@@ -13,7 +13,7 @@ use super::buffers::{loan_buffer, take_loan, RawValue};
 use super::config::size;
 use super::data::bytes_of;
 use super::guard::Guarded;
-use super::tasks::{SendTask, Target};
+use super::tasks;
 use crate::errors::{Failure, OrThrow};
 
 /// Sends messages to one named endpoint (`bus.sender` / `bus.connect`), through a
@@ -44,13 +44,13 @@ impl Sender {
         }
     }
 
-    fn task(&self, loan: shoal_core::native::bus::Loan, full_len: usize) -> AsyncTask<SendTask> {
-        AsyncTask::new(SendTask {
-            target: Target::Sender(self.inner.clone()),
-            ticket: self.inner.ticket(),
-            loan: Some(loan),
-            full_len,
-        })
+    fn task(
+        &self,
+        env: &Env,
+        loan: shoal_core::native::bus::Loan,
+        full_len: usize,
+    ) -> Result<RawValue> {
+        tasks::send(env, &self.inner, loan, full_len)
     }
 }
 
@@ -79,7 +79,7 @@ impl Sender {
         loan_buffer(&env, loan)
     }
 
-    /// Sends a loaned Buffer without copying, on a worker thread (waiting there for
+    /// Sends a loaned Buffer without copying, on the sender's own thread (waiting there for
     /// room when the lane is full under `"block"`). `length`: send only the first
     /// `length` bytes (a `subarray(0, n)` of the loan works too). The Buffer is
     /// detached at once. On failure the error's `loan` property is a new Buffer over
@@ -88,16 +88,11 @@ impl Sender {
         ts_args_type = "buffer: Buffer, length?: number",
         ts_return_type = "Promise<void>"
     )]
-    pub fn send(
-        &self,
-        env: Env,
-        buffer: Unknown<'_>,
-        length: Option<f64>,
-    ) -> Result<AsyncTask<SendTask>> {
+    pub fn send(&self, env: Env, buffer: Unknown<'_>, length: Option<f64>) -> Result<RawValue> {
         self.inner.ensure_open().or_throw(&env)?;
         let (loan, taken) = take_loan(&env, buffer.raw(), length).or_throw(&env)?;
         let full_len = taken.detach_now(&env);
-        Ok(self.task(loan, full_len))
+        self.task(&env, loan, full_len)
     }
 
     /// Sends a loaned Buffer without copying, now (see the class notes on `"block"`).
@@ -129,19 +124,19 @@ impl Sender {
     }
 
     /// Sends a copy of `data` (a Buffer, any Uint8Array, or a string as UTF-8) on a
-    /// worker thread. The copy into a fresh loan happens now, so `data` may change as
+    /// thread of its own. The copy into a fresh loan happens now, so `data` may change as
     /// soon as this returns.
     #[napi(
         ts_args_type = "data: Uint8Array | string",
         ts_return_type = "Promise<void>"
     )]
-    pub fn send_copy(&self, env: Env, data: Unknown<'_>) -> Result<AsyncTask<SendTask>> {
+    pub fn send_copy(&self, env: Env, data: Unknown<'_>) -> Result<RawValue> {
         self.inner.ensure_open().or_throw(&env)?;
         let bytes = bytes_of(&env, data.raw()).or_throw(&env)?;
         let mut loan = self.bus.loan(bytes.len()).or_throw(&env)?;
         loan.copy_from_slice(&bytes);
         let n = loan.len();
-        Ok(self.task(loan, n))
+        self.task(&env, loan, n)
     }
 
     /// Sends a copy of `data` now (see the class notes on `"block"`).

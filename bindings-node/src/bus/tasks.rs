@@ -1,44 +1,53 @@
-//! The Promise-returning calls: the waiting runs on a libuv worker thread, never on
-//! the event loop, and the result becomes a JavaScript value (or error) back on the
-//! JavaScript thread.
-//!
-//! Each pending call occupies one libuv worker (4 by default, `UV_THREADPOOL_SIZE`)
-//! for as long as it waits.
+//! The Promise-returning calls: the waiting runs on the object's own thread (see
+//! `guard.rs`), never on the event loop, and the result becomes a JavaScript value
+//! (or error) back on the JavaScript thread.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use napi::bindgen_prelude::*;
+use napi::JsDeferred;
+use napi::JsValue;
 use shoal_core::native::bus::{
     Bus as CoreBus, BusError, Loan as CoreLoan, Message as CoreMessage, Publisher as CorePublisher,
     Receiver as CoreReceiver, Sender as CoreSender,
 };
 
 use super::buffers::{loan_buffer, message_buffer, RawValue};
-use super::guard::{Guarded, SLICE};
+use super::guard::{Guarded, Job, SLICE};
 use super::sender::Sender;
-use crate::errors::{Failure, Kind, Outcome};
+use crate::errors::{Failure, Kind, OrThrow, Outcome};
 
-/// `receiver.recv()`: the next message, waiting in slices on a worker.
-pub struct RecvTask {
-    pub(crate) rx: Arc<Guarded<CoreReceiver>>,
-    pub(crate) ticket: u64,
-    pub(crate) deadline: Option<Instant>,
-    pub(crate) timeout_ms: f64,
-    pub(crate) name: String,
+/// How a deferred turns into its JavaScript value.
+type Resolver<D> = Box<dyn FnOnce(Env) -> Result<D> + Send>;
+
+/// A new Promise and the deferred that settles it.
+fn promise<D: ToNapiValue + 'static>(env: &Env) -> Result<(JsDeferred<D, Resolver<D>>, RawValue)> {
+    let (deferred, promise) = env.create_deferred::<D, Resolver<D>>()?;
+    Ok((deferred, RawValue(promise.raw())))
 }
 
-fn recv_in_turn(t: &RecvTask) -> Outcome<CoreMessage> {
-    t.rx.in_turn(t.ticket, |g| loop {
-        let slice = match t.deadline {
+/// Queues `job` on `g`; the Promise rejects at once if the object is closed.
+fn queue<T: Send + 'static>(env: &Env, g: &Arc<Guarded<T>>, job: Job<T>) -> Result<()> {
+    g.ensure_open().or_throw(env)?;
+    g.submit(job).or_throw(env)
+}
+
+/// Waits for the next message in slices, until `deadline`.
+fn recv_wait(
+    g: &Guarded<CoreReceiver>,
+    deadline: Option<Instant>,
+    timeout_ms: f64,
+    name: &str,
+) -> Outcome<CoreMessage> {
+    loop {
+        let slice = match deadline {
             None => SLICE,
             Some(d) => {
                 let now = Instant::now();
                 if now >= d {
-                    return Err(Kind::Timeout.fail(format!(
-                        "no message on {:?} within {} ms",
-                        t.name, t.timeout_ms
-                    )));
+                    return Err(Kind::Timeout
+                        .fail(format!("no message on {name:?} within {timeout_ms} ms")));
                 }
                 (d - now).min(SLICE)
             }
@@ -52,97 +61,30 @@ fn recv_in_turn(t: &RecvTask) -> Outcome<CoreMessage> {
             Err(BusError::Timeout) => {}
             Err(e) => return Err(super::buffers::held_hint(e.into())),
         }
-    })
-}
-
-impl Task for RecvTask {
-    type Output = Outcome<CoreMessage>;
-    type JsValue = RawValue;
-
-    fn compute(&mut self) -> Result<Self::Output> {
-        Ok(recv_in_turn(self))
-    }
-
-    fn resolve(&mut self, env: Env, out: Self::Output) -> Result<RawValue> {
-        match out {
-            Ok(m) => message_buffer(&env, m),
-            Err(f) => Err(f.into_napi(&env)),
-        }
     }
 }
 
-/// What a worker sends: a loan to an endpoint or a topic.
-pub(crate) enum Target {
-    /// Through a sender.
-    Sender(Arc<Guarded<CoreSender>>),
-    /// Through a publisher.
-    Publisher(Arc<Guarded<CorePublisher>>),
-}
-
-/// `sender.send()` / `publisher.publish()` (and their `Copy` forms) on a worker.
-pub struct SendTask {
-    pub(crate) target: Target,
-    pub(crate) ticket: u64,
-    pub(crate) loan: Option<CoreLoan>,
-    /// The loan's length before it was cut to the sent length.
-    pub(crate) full_len: usize,
-}
-
-/// Reached subscribers, or the failure with the unsent loan.
-type Sent = std::result::Result<u32, (Failure, Option<CoreLoan>)>;
-
-fn send_in_turn(t: &mut SendTask) -> Sent {
-    let Some(loan) = t.loan.take() else {
-        return Err((Kind::Bus.fail("this loan was already sent"), None));
-    };
-    let mut loan = Some(loan);
-    let out = match &t.target {
-        Target::Sender(g) => g.in_turn(t.ticket, |g| {
-            let mut lock = g.lock()?;
-            let Some(tx) = lock.as_mut() else {
-                return Err(g.closed_failure());
-            };
-            let Some(l) = loan.take() else {
-                return Err(Kind::Bus.fail("this loan was already sent"));
-            };
-            tx.send(l).map(|()| 1).map_err(|e| {
-                loan = Some(e.loan);
-                e.error.into()
-            })
+/// `receiver.recv()`: a Promise of the next message's Buffer.
+pub(crate) fn recv(
+    env: &Env,
+    rx: &Arc<Guarded<CoreReceiver>>,
+    deadline: Option<Instant>,
+    timeout_ms: f64,
+    name: String,
+) -> Result<RawValue> {
+    let (deferred, out) = promise::<RawValue>(env)?;
+    queue(
+        env,
+        rx,
+        Box::new(move |g| {
+            let got = recv_wait(g, deadline, timeout_ms, &name);
+            deferred.resolve(Box::new(move |env| match got {
+                Ok(m) => message_buffer(&env, m),
+                Err(f) => Err(f.into_napi(&env)),
+            }));
         }),
-        Target::Publisher(g) => g.in_turn(t.ticket, |g| {
-            let mut lock = g.lock()?;
-            let Some(p) = lock.as_mut() else {
-                return Err(g.closed_failure());
-            };
-            let Some(l) = loan.take() else {
-                return Err(Kind::Bus.fail("this loan was already sent"));
-            };
-            p.publish(l).map(|n| n as u32).map_err(|e| {
-                loan = Some(e.loan);
-                e.error.into()
-            })
-        }),
-    };
-    out.map_err(|f| (f, loan))
-}
-
-impl Task for SendTask {
-    type Output = Sent;
-    /// Reached subscribers for a publish, `undefined` for a send.
-    type JsValue = Either<u32, ()>;
-
-    fn compute(&mut self) -> Result<Self::Output> {
-        Ok(send_in_turn(self))
-    }
-
-    fn resolve(&mut self, env: Env, out: Self::Output) -> Result<Either<u32, ()>> {
-        match out {
-            Ok(n) if matches!(self.target, Target::Publisher(_)) => Ok(Either::A(n)),
-            Ok(_) => Ok(Either::B(())),
-            Err((f, loan)) => Err(with_loan(&env, f, loan, self.full_len)),
-        }
-    }
+    )?;
+    Ok(out)
 }
 
 /// The JS error for a failed send, with the unsent loan as `err.loan` (a new
@@ -153,50 +95,118 @@ pub(crate) fn with_loan(env: &Env, f: Failure, loan: Option<CoreLoan>, full_len:
         return err;
     };
     let _ = loan.set_len(full_len);
-    if let Ok(buf) = loan_buffer(env, loan) {
-        let raw = unsafe { ToNapiValue::to_napi_value(env.raw(), err) };
-        if let Ok(raw) = raw {
-            // SAFETY: `raw` is the error object just made, `buf.0` a live Buffer.
-            unsafe {
-                let key = c"loan";
-                napi::sys::napi_set_named_property(env.raw(), raw, key.as_ptr(), buf.0);
-                return Error::from_unknown_without_coercion(Unknown::from_raw_unchecked(
-                    env.raw(),
-                    raw,
-                ));
-            }
-        }
-        return Kind::Bus.fail("send failed").into_napi(env);
+    let Ok(buf) = loan_buffer(env, loan) else {
+        return err;
+    };
+    // SAFETY: `err` holds the error object just made; `buf.0` is a live Buffer.
+    unsafe {
+        let Ok(raw) = ToNapiValue::to_napi_value(env.raw(), err) else {
+            return Kind::Bus.fail("send failed").into_napi(env);
+        };
+        napi::sys::napi_set_named_property(env.raw(), raw, c"loan".as_ptr(), buf.0);
+        Error::from_unknown_without_coercion(Unknown::from_raw_unchecked(env.raw(), raw))
     }
-    err
 }
 
-/// `bus.connect()`: a sender, once the endpoint exists.
-pub struct ConnectTask {
-    pub(crate) bus: CoreBus,
-    pub(crate) endpoint: String,
-    pub(crate) deadline: Option<Instant>,
+/// Settles a send's Promise: `undefined` (or the subscriber count, for a publish),
+/// or the error with the loan handed back.
+fn settle(
+    deferred: JsDeferred<Either<u32, ()>, Resolver<Either<u32, ()>>>,
+    out: std::result::Result<Option<u32>, (Failure, Option<CoreLoan>)>,
+    full_len: usize,
+) {
+    deferred.resolve(Box::new(move |env| match out {
+        Ok(Some(n)) => Ok(Either::A(n)),
+        Ok(None) => Ok(Either::B(())),
+        Err((f, loan)) => Err(with_loan(&env, f, loan, full_len)),
+    }));
 }
 
-impl Task for ConnectTask {
-    type Output = Outcome<CoreSender>;
-    type JsValue = Sender;
+/// `sender.send()` / `sendCopy()`: a Promise that settles once the loan is in the lane.
+pub(crate) fn send(
+    env: &Env,
+    tx: &Arc<Guarded<CoreSender>>,
+    loan: CoreLoan,
+    full_len: usize,
+) -> Result<RawValue> {
+    let (deferred, out) = promise::<Either<u32, ()>>(env)?;
+    queue(
+        env,
+        tx,
+        Box::new(move |g| {
+            let r = match g.lock() {
+                Err(f) => Err((f, Some(loan))),
+                Ok(mut lock) => match lock.as_mut() {
+                    None => Err((g.closed_failure(), Some(loan))),
+                    Some(s) => s
+                        .send(loan)
+                        .map(|()| None)
+                        .map_err(|e| (e.error.into(), Some(e.loan))),
+                },
+            };
+            settle(deferred, r, full_len);
+        }),
+    )?;
+    Ok(out)
+}
 
-    fn compute(&mut self) -> Result<Self::Output> {
-        Ok(loop {
-            match self.bus.sender(&self.endpoint) {
-                Err(BusError::NoSuchEndpoint(_))
-                    if self.deadline.is_none_or(|d| Instant::now() < d) =>
-                {
-                    std::thread::sleep(Duration::from_millis(1));
+/// `publisher.publish()` / `publishCopy()`: a Promise of the subscriber count.
+pub(crate) fn publish(
+    env: &Env,
+    p: &Arc<Guarded<CorePublisher>>,
+    loan: CoreLoan,
+    full_len: usize,
+) -> Result<RawValue> {
+    let (deferred, out) = promise::<Either<u32, ()>>(env)?;
+    queue(
+        env,
+        p,
+        Box::new(move |g| {
+            let r = match g.lock() {
+                Err(f) => Err((f, Some(loan))),
+                Ok(mut lock) => match lock.as_mut() {
+                    None => Err((g.closed_failure(), Some(loan))),
+                    Some(p) => p
+                        .publish(loan)
+                        .map(|n| Some(n as u32))
+                        .map_err(|e| (e.error.into(), Some(e.loan))),
+                },
+            };
+            settle(deferred, r, full_len);
+        }),
+    )?;
+    Ok(out)
+}
+
+/// `bus.connect()`: a Promise of a sender, once the endpoint exists (polled every
+/// millisecond on a thread of its own).
+pub(crate) fn connect(
+    env: &Env,
+    bus: CoreBus,
+    endpoint: String,
+    deadline: Option<Instant>,
+) -> Result<RawValue> {
+    let (deferred, out) = promise::<Sender>(env)?;
+    let spawned = std::thread::Builder::new()
+        .name("shoal-connect".into())
+        .spawn(move || {
+            let got = loop {
+                match bus.sender(&endpoint) {
+                    Err(BusError::NoSuchEndpoint(_))
+                        if deadline.is_none_or(|d| Instant::now() < d) =>
+                    {
+                        std::thread::sleep(Duration::from_millis(1));
+                    }
+                    other => break other.map_err(Failure::from),
                 }
-                other => break other.map_err(Failure::from),
-            }
-        })
-    }
-
-    fn resolve(&mut self, env: Env, out: Self::Output) -> Result<Sender> {
-        out.map(|tx| Sender::new((self.bus.clone(), tx)))
-            .map_err(|f| f.into_napi(&env))
-    }
+            };
+            deferred.resolve(Box::new(move |env| {
+                got.map(|tx| Sender::new((bus, tx)))
+                    .map_err(|f| f.into_napi(&env))
+            }));
+        });
+    spawned
+        .map_err(|e| Kind::Bus.fail(format!("cannot start a thread: {e}")))
+        .or_throw(env)?;
+    Ok(out)
 }
