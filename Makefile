@@ -74,9 +74,11 @@ test-node: node python
 	cd bindings-node && node --test tests/
 	cd bindings-node && node_modules/.bin/tsc -p . && node_modules/.bin/tsc -p ../examples/node
 
-## bench-node: Node lookups vs npm hashring (side by side, same run)
+## bench-node: Node lookups vs npm hashring, and 64 B round trips between two Node
+## processes (bus vs Unix socket vs child_process IPC); side by side, same run
 bench-node: node
 	node bindings-node/bench/lookups.js
+	node bindings-node/bench/roundtrip.js
 
 ## loom: model-check the pool's free lists and lanes under every interleaving (loom)
 loom:
@@ -135,8 +137,3 @@ fuzz:
 clean:
 	$(CARGO) clean
 	rm -rf $(OUT)
-
-## bench-node: 64 B round trip between two Node processes: bus vs Unix socket vs child_process IPC
-bench-node: node
-	node bindings-node/bench/roundtrip.js
-.PHONY: bench-node
