@@ -12,7 +12,6 @@
 //! the way to wait for room without blocking the event loop.
 
 mod flush;
-mod remote;
 
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
@@ -33,7 +32,7 @@ use crate::node::Node;
 use crate::partition::PartitionTable;
 use crate::ring::Ring;
 use flush::Flush;
-use remote::{Remote, RemoteError};
+use shoal_core::native::router::{Remote, RemoteError};
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(PoisonError::into_inner)

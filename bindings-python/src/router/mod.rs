@@ -6,7 +6,6 @@
 //! payloads).
 
 mod payload;
-mod remote;
 
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
@@ -27,7 +26,7 @@ use crate::node::Node;
 use crate::partition::PartitionTable;
 use crate::ring::Ring;
 use payload::with_payload;
-use remote::{Remote, RemoteError};
+use shoal_core::native::router::{Remote, RemoteError};
 
 /// Longest wait without checking for signals (Ctrl-C).
 const SLICE: Duration = Duration::from_millis(100);

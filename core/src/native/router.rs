@@ -1,4 +1,5 @@
-//! [`BusTransport`]: the router's local transport over the shared-memory bus.
+//! The router's transports in a native process: [`BusTransport`], local delivery over
+//! the shared-memory bus, and [`Remote`], optional TCP to other hosts.
 //!
 //! A member `id` that runs on this host consumes the bus endpoint named `prefix + id`;
 //! delivering to it writes the payload once into a pool buffer and sends it down this
@@ -6,10 +7,13 @@
 //! created on first use and kept.
 
 use std::collections::HashMap;
+use std::fmt;
 use std::format;
 use std::string::String;
+use std::sync::Arc;
 
 use super::bus::{Bus, BusError, Sender};
+use super::net::{NetError, TcpTransport};
 use crate::router::Deliver;
 
 /// Delivers routed payloads to bus endpoints named after their owners.
@@ -67,5 +71,41 @@ impl core::fmt::Debug for BusTransport {
             .field("prefix", &self.prefix)
             .field("senders", &self.senders.len())
             .finish()
+    }
+}
+
+/// The router's remote transport: TCP to the owners' nodes ([`TcpTransport`]), or
+/// nothing (a router built from a ring or table reaches only the members on this host).
+pub struct Remote(pub Option<Arc<TcpTransport>>);
+
+/// Why a remote delivery failed.
+#[derive(Debug)]
+pub enum RemoteError {
+    /// The TCP transport refused the payload.
+    Net(NetError),
+    /// This router has no node, so it reaches no other host.
+    NoNode,
+}
+
+impl fmt::Display for RemoteError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RemoteError::Net(e) => e.fmt(f),
+            RemoteError::NoNode => f.write_str("this router has no node to reach other hosts"),
+        }
+    }
+}
+
+impl Deliver for Remote {
+    type Error = RemoteError;
+
+    fn deliver(&mut self, owner: &str, key: &[u8], payload: &[u8]) -> Result<(), RemoteError> {
+        match &self.0 {
+            Some(t) => t
+                .send_to(owner, key, payload)
+                .map(|_| ())
+                .map_err(RemoteError::Net),
+            None => Err(RemoteError::NoNode),
+        }
     }
 }
