@@ -1,12 +1,7 @@
-//! Reproducible benchmark and test keys: `key-{splitmix64(i):016x}`, the same rule the
-//! Python and Node vector generators use.
+//! Reproducible benchmark and test keys: `key-{splitmix64(i):016x}`, the rule the
+//! Python and Node vector generators use too ([`shoal_core::hash::sample_key`]).
 
-use shoal_core::hash::splitmix64;
-
-/// Key number `i`.
-pub fn key(i: u64) -> String {
-    format!("key-{:016x}", splitmix64(i))
-}
+pub use shoal_core::hash::sample_key as key;
 
 /// Keys `0..n`.
 pub fn keys(n: u64) -> Vec<String> {

@@ -9,9 +9,7 @@ use std::path::PathBuf;
 use serde_json::Value;
 
 /// Key number `i` under the shared rule `key-{splitmix64(i):016x}`.
-pub fn key(i: u64) -> String {
-    format!("key-{:016x}", shoal_core::hash::splitmix64(i))
-}
+pub use shoal_core::hash::sample_key as key;
 
 /// Path of a file in `tests/vectors/`.
 pub fn vector_path(name: &str) -> PathBuf {

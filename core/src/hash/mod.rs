@@ -93,6 +93,14 @@ pub fn splitmix64(i: u64) -> u64 {
     mix64(i.wrapping_add(0x9E37_79B9_7F4A_7C15))
 }
 
+/// Key number `i` of the shared test and benchmark key set: `key-{splitmix64(i):016x}`.
+///
+/// The vector generators, the benchmarks and every binding's tests use this one rule,
+/// so key number `i` means the same string in Rust, Python, Node and the browser.
+pub fn sample_key(i: u64) -> alloc::string::String {
+    alloc::format!("key-{:016x}", splitmix64(i))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -101,6 +109,7 @@ mod tests {
     fn splitmix_matches_reference() {
         // First output of the reference splitmix64 seeded with 0.
         assert_eq!(splitmix64(0), 0xe220_a839_7b1d_cdaf);
+        assert_eq!(sample_key(0), "key-e220a8397b1dcdaf");
     }
 
     #[test]
