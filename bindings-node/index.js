@@ -3,7 +3,8 @@
 // `napi build`). This file only makes argument-type errors look like the rest:
 // napi-rs reports a value of the wrong type as a plain `Error` with code
 // `InvalidArg`; shoal rethrows it as a `TypeError` with code `ERR_SHOAL_INVALID_TYPE`,
-// so every error is a built-in class with an `ERR_SHOAL_*` code.
+// so every error is a built-in class with an `ERR_SHOAL_*` code. `fast.js` adds the
+// fast paths of `Ring.locate` and `Ring.locateMany`.
 'use strict'
 
 const native = require('./native.js')
@@ -44,6 +45,8 @@ function guardMethods(target) {
 
 const out = {}
 for (const [name, value] of Object.entries(native)) {
+  // Underscore names are the raw calls `fast.js` uses, not part of the API.
+  if (name.startsWith('_')) continue
   if (typeof value === 'function' && value.prototype && /^[A-Z]/.test(name)) {
     guardMethods(value.prototype)
     guardMethods(value)
@@ -63,5 +66,8 @@ for (const [name, value] of Object.entries(native)) {
     out[name] = value
   }
 }
+
+// After guarding, so the fast paths fall back to the guarded methods.
+require('./fast.js').install(native.Ring, native)
 
 module.exports = out

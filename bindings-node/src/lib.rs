@@ -10,6 +10,7 @@
 
 pub mod bus;
 pub mod errors;
+pub mod fast;
 pub mod keys;
 pub mod node;
 pub mod partition;

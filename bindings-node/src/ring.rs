@@ -1,6 +1,7 @@
 //! `Ring`: the weighted consistent-hash ring, with batch lookup over arrays of keys
 //! or `BigUint64Array`s of key hashes.
 
+use std::cell::Cell;
 use std::collections::HashMap;
 
 use napi::bindgen_prelude::*;
@@ -117,12 +118,43 @@ impl MigrationPlan {
 #[napi]
 pub struct Ring {
     inner: shoal_core::Ring,
+    /// Bumped by every change, so `index.js` knows when its cached `nodes` is stale.
+    generation: u32,
+    /// This ring's handle for the raw lookup calls, once JavaScript asked for it.
+    handle: Cell<Option<u32>>,
+}
+
+impl Drop for Ring {
+    fn drop(&mut self) {
+        if let Some(h) = self.handle.get() {
+            crate::fast::slots::unregister(h);
+        }
+    }
 }
 
 impl Ring {
+    fn wrap(inner: shoal_core::Ring) -> Ring {
+        Ring {
+            inner,
+            generation: 0,
+            handle: Cell::new(None),
+        }
+    }
+
     /// The core ring, for the router's placement.
     pub fn core(&self) -> &shoal_core::Ring {
         &self.inner
+    }
+
+    /// The core ring for a change: bumps the generation.
+    fn core_mut(&mut self) -> &mut shoal_core::Ring {
+        self.generation = self.generation.wrapping_add(1);
+        &mut self.inner
+    }
+
+    /// How many changes the ring has seen (wrapping); see [`crate::fast`].
+    pub fn generation(&self) -> u32 {
+        self.generation
     }
 
     fn nonempty(&self) -> Outcome<()> {
@@ -181,7 +213,7 @@ impl Ring {
             HashScheme::Ketama => 40,
         });
         let inner = shoal_core::Ring::with_scheme(scheme, vnodes).or_throw(&env)?;
-        Ok(Ring { inner })
+        Ok(Ring::wrap(inner))
     }
 
     /// The hash scheme, `"xxh3"` or `"ketama"`.
@@ -204,6 +236,24 @@ impl Ring {
             .iter()
             .map(|n| n.id().to_string())
             .collect()
+    }
+
+    /// This ring's handle for the raw lookup calls of `index.js` (internal).
+    #[napi(js_name = "_handle", skip_typescript)]
+    pub fn handle(&self) -> u32 {
+        if let Some(h) = self.handle.get() {
+            return h;
+        }
+        // `&self` here is the boxed ring napi-rs wrapped: its address is final.
+        let h = crate::fast::slots::register(self);
+        self.handle.set(Some(h));
+        h
+    }
+
+    /// The ring's change counter, paired with a cached `nodes` in `index.js` (internal).
+    #[napi(js_name = "_generation", skip_typescript)]
+    pub fn js_generation(&self) -> u32 {
+        self.generation
     }
 
     /// Number of nodes.
@@ -229,19 +279,19 @@ impl Ring {
             vnodes: o.vnodes,
             zone: o.zone,
         };
-        self.inner.add(spec).or_throw(&env)
+        self.core_mut().add(spec).or_throw(&env)
     }
 
     /// Removes a node (`RangeError` `ERR_SHOAL_UNKNOWN_NODE` if there is none).
     #[napi]
     pub fn remove(&mut self, env: Env, id: String) -> Result<()> {
-        self.inner.remove(&id).map(drop).or_throw(&env)
+        self.core_mut().remove(&id).map(drop).or_throw(&env)
     }
 
     /// Changes a node's weight (its points are recomputed; only its keys move).
     #[napi]
     pub fn set_weight(&mut self, env: Env, id: String, weight: f64) -> Result<()> {
-        self.inner.set_weight(&id, weight).or_throw(&env)
+        self.core_mut().set_weight(&id, weight).or_throw(&env)
     }
 
     /// Whether a node with this id is on the ring.
@@ -430,15 +480,13 @@ impl Ring {
             .map_err(|e| Kind::Snapshot.fail(format!("ring snapshot does not decode: {e}")))
             .or_throw(&env)?;
         let inner = shoal_core::Ring::from_snapshot(&s).or_throw(&env)?;
-        Ok(Ring { inner })
+        Ok(Ring::wrap(inner))
     }
 
     /// A copy of the ring.
     #[napi]
     pub fn copy(&self) -> Ring {
-        Ring {
-            inner: self.inner.clone(),
-        }
+        Ring::wrap(self.inner.clone())
     }
 
     /// `Ring(hash=…, vnodes=…, nodes=…, points=…)`.
