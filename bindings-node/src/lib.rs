@@ -8,6 +8,7 @@
 
 #![deny(missing_docs)]
 
+pub mod args;
 pub mod bus;
 pub mod errors;
 pub mod fast;

@@ -6,6 +6,7 @@ use napi::bindgen_prelude::*;
 use napi_derive::napi;
 use shoal_core::{NodeSpec, PartitionMode, TableConfig, TableSnapshot};
 
+use crate::args::string_arg;
 use crate::errors::{Kind, OrThrow};
 use crate::keys::{key_bytes, u64_of, Key};
 
@@ -253,8 +254,9 @@ impl PartitionTable {
 
     /// Rebuilds a table from `snapshot()` output; the digest is checked (`Error`
     /// `ERR_SHOAL_SNAPSHOT` if it does not decode or match).
-    #[napi(factory)]
-    pub fn from_snapshot(env: Env, snapshot: String) -> Result<PartitionTable> {
+    #[napi(factory, ts_args_type = "snapshot: string")]
+    pub fn from_snapshot(env: Env, snapshot: Unknown<'_>) -> Result<PartitionTable> {
+        let snapshot = string_arg(&env, snapshot, "snapshot").or_throw(&env)?;
         let s: TableSnapshot = serde_json::from_str(&snapshot)
             .map_err(|e| Kind::Snapshot.fail(format!("table snapshot does not decode: {e}")))
             .or_throw(&env)?;

@@ -9,6 +9,7 @@ use napi_derive::napi;
 use shoal_core::ring::HashScheme;
 use shoal_core::{NodeSpec, RingSnapshot, ZonePolicy};
 
+use crate::args::string_arg;
 use crate::errors::{invalid, Kind, OrThrow, Outcome};
 use crate::keys::{key_bytes, u64_of, Key};
 
@@ -474,8 +475,9 @@ impl Ring {
 
     /// Rebuilds a ring from `snapshot()` output (`Error` `ERR_SHOAL_SNAPSHOT` if it
     /// does not decode or describes an invalid ring).
-    #[napi(factory)]
-    pub fn from_snapshot(env: Env, snapshot: String) -> Result<Ring> {
+    #[napi(factory, ts_args_type = "snapshot: string")]
+    pub fn from_snapshot(env: Env, snapshot: Unknown<'_>) -> Result<Ring> {
+        let snapshot = string_arg(&env, snapshot, "snapshot").or_throw(&env)?;
         let s: RingSnapshot = serde_json::from_str(&snapshot)
             .map_err(|e| Kind::Snapshot.fail(format!("ring snapshot does not decode: {e}")))
             .or_throw(&env)?;

@@ -297,6 +297,12 @@ test('options and closed nodes give typed errors', BOUND, async (t) => {
   await assert.rejects(Node.start({ hash: 'md4' }), invalid)
   await assert.rejects(Node.start({ id: '' }), invalid)
   await assert.rejects(Node.start({ bind: '0.0.0.0:0' }), invalid)
+  // A static method: napi-rs's own type errors cannot be rethrown by index.js, so the
+  // binding checks the type itself.
+  const wrongType = { name: 'TypeError', code: 'ERR_SHOAL_INVALID_TYPE' }
+  for (const bad of [5, 'x', [1], true]) assert.throws(() => Node.start(bad), wrongType)
+  assert.throws(() => Node.start({ bind: 7 }), wrongType)
+  assert.throws(() => Node.start({ seeds: 'a:1' }), wrongType)
   assert.throws(() => new Node())
 
   const a = await Node.start({ id: 'a' })

@@ -35,6 +35,9 @@ test('table errors', () => {
   assert.throws(() => new shoal.PartitionTable([], { mode: 'x' }), { name: 'RangeError' })
   assert.throws(() => t.diff(new shoal.PartitionTable(['a'], { partitions: 32 })), { name: 'RangeError' })
   assert.throws(() => shoal.PartitionTable.fromSnapshot('[]'), { code: 'ERR_SHOAL_SNAPSHOT' })
+  for (const bad of [5, {}, null]) {
+    assert.throws(() => shoal.PartitionTable.fromSnapshot(bad), { name: 'TypeError', code: 'ERR_SHOAL_INVALID_TYPE' })
+  }
   assert.throws(() => new shoal.PartitionTable([5]), { name: 'TypeError', code: 'ERR_SHOAL_INVALID_TYPE' })
 })
 

@@ -92,6 +92,9 @@ test('snapshots round-trip; broken ones are errors', () => {
   assert.ok(back instanceof shoal.Ring)
   assert.equal(back.layoutDigest(), r.layoutDigest())
   assert.throws(() => shoal.Ring.fromSnapshot('{'), { name: 'Error', code: 'ERR_SHOAL_SNAPSHOT' })
+  for (const bad of [5, {}, null, undefined]) {
+    assert.throws(() => shoal.Ring.fromSnapshot(bad), { name: 'TypeError', code: 'ERR_SHOAL_INVALID_TYPE' })
+  }
 })
 
 test('errors are built-in classes with stable codes', () => {

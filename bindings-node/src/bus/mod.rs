@@ -83,8 +83,9 @@ impl Bus {
     /// `ERR_SHOAL_BUS_EXISTS` if a bus of that name has live users.
     #[napi(factory, ts_args_type = "name: string, options?: BusOptions")]
     pub fn create(env: Env, name: Unknown<'_>, options: Option<Unknown<'_>>) -> Result<Bus> {
-        let name = config::string_arg(&env, name, "name").or_throw(&env)?;
-        let options: BusOptions = config::options_arg(&env, options, "options").or_throw(&env)?;
+        let name = crate::args::string_arg(&env, name, "name").or_throw(&env)?;
+        let options: BusOptions =
+            crate::args::options_arg(&env, options, "options").or_throw(&env)?;
         let cfg = config::bus_config(&options).or_throw(&env)?;
         let inner = CoreBus::create(&name, &cfg).or_throw(&env)?;
         Ok(Bus::wrap(inner))
@@ -94,7 +95,7 @@ impl Bus {
     /// repairs what dead processes left behind.
     #[napi(factory, ts_args_type = "name: string")]
     pub fn open(env: Env, name: Unknown<'_>) -> Result<Bus> {
-        let name = config::string_arg(&env, name, "name").or_throw(&env)?;
+        let name = crate::args::string_arg(&env, name, "name").or_throw(&env)?;
         let inner = CoreBus::open(&name).or_throw(&env)?;
         Ok(Bus::wrap(inner))
     }

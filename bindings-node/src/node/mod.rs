@@ -31,6 +31,7 @@ pub use events::{Events, IteratorStep};
 pub use member::{Member, MembershipEvent};
 use tasks::{Close, Start};
 
+use crate::args::options_arg;
 use crate::bus::Bus;
 use crate::errors::{Failure, Kind, OrThrow, Outcome};
 use crate::keys::{key_bytes, Key};
@@ -162,9 +163,13 @@ impl Node {
     /// wrong type: `TypeError` `ERR_SHOAL_INVALID_TYPE`) with `RangeError`
     /// `ERR_SHOAL_INVALID_ARGUMENT` for bad options or addresses, `Error`
     /// `ERR_SHOAL_NET` if the address cannot be bound.
-    #[napi(ts_return_type = "Promise<Node>")]
-    pub fn start(options: Option<StartOptions>) -> AsyncTask<Start> {
-        AsyncTask::new(Start::new(options.unwrap_or_default()))
+    #[napi(
+        ts_args_type = "options?: StartOptions | undefined | null",
+        ts_return_type = "Promise<Node>"
+    )]
+    pub fn start(env: Env, options: Option<Unknown<'_>>) -> Result<AsyncTask<Start>> {
+        let options: StartOptions = options_arg(&env, options, "options").or_throw(&env)?;
+        Ok(AsyncTask::new(Start::new(options)))
     }
 
     /// This member's id.
