@@ -23,8 +23,14 @@ use crate::errors::{Failure, Kind, Outcome};
 /// flag again.
 pub(crate) const SLICE: Duration = Duration::from_millis(50);
 
-/// A queued Promise call.
-pub(crate) type Job<T> = Box<dyn FnOnce(&Guarded<T>) + Send>;
+/// A queued Promise call: does its work on the object's thread and returns how to
+/// settle its Promise.
+pub(crate) type Job<T> = Box<dyn FnOnce(&Guarded<T>) -> Settle + Send>;
+
+/// Settles a Promise. It runs only once its call no longer counts as pending, so
+/// JavaScript that sees the Promise settled can call the object synchronously at once
+/// (`tryRecv` right after an awaited `recv`, `sendSync` after an awaited `send`).
+pub(crate) type Settle = Box<dyn FnOnce() + Send>;
 
 struct Jobs<T> {
     queue: VecDeque<Job<T>>,
@@ -149,8 +155,9 @@ impl<T: Send + 'static> Guarded<T> {
                     }
                 }
             };
-            job(self);
+            let settle = job(self);
             self.pending.fetch_sub(1, Ordering::AcqRel);
+            settle();
         }
     }
 

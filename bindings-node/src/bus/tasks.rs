@@ -78,10 +78,12 @@ pub(crate) fn recv(
         rx,
         Box::new(move |g| {
             let got = recv_wait(g, deadline, timeout_ms, &name);
-            deferred.resolve(Box::new(move |env| match got {
-                Ok(m) => message_buffer(&env, m),
-                Err(f) => Err(f.into_napi(&env)),
-            }));
+            Box::new(move || {
+                deferred.resolve(Box::new(move |env| match got {
+                    Ok(m) => message_buffer(&env, m),
+                    Err(f) => Err(f.into_napi(&env)),
+                }))
+            })
         }),
     )?;
     Ok(out)
@@ -144,7 +146,7 @@ pub(crate) fn send(
                         .map_err(|e| (e.error.into(), Some(e.loan))),
                 },
             };
-            settle(deferred, r, full_len);
+            Box::new(move || settle(deferred, r, full_len))
         }),
     )?;
     Ok(out)
@@ -172,7 +174,7 @@ pub(crate) fn publish(
                         .map_err(|e| (e.error.into(), Some(e.loan))),
                 },
             };
-            settle(deferred, r, full_len);
+            Box::new(move || settle(deferred, r, full_len))
         }),
     )?;
     Ok(out)
