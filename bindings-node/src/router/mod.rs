@@ -18,11 +18,12 @@ use std::time::Duration;
 
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
-use shoal_core::membership::PlacementFollower;
 use shoal_core::native::bus::BusError;
 use shoal_core::native::net::{RouteConfig, TcpTransport};
 use shoal_core::native::router::BusTransport;
-use shoal_core::router::{Destination as CoreDestination, RouteError, Router as CoreRouter};
+use shoal_core::router::{
+    Destination as CoreDestination, RouteError, RoutePlacement, Router as CoreRouter,
+};
 use shoal_core::Placement;
 
 use crate::bus::Bus;
@@ -48,40 +49,6 @@ enum Source {
     Table(Reference<PartitionTable>),
 }
 
-/// The placement of one route: the node's layout snapshot, or the owner already
-/// looked up in a ring or table.
-enum Snapshot {
-    Follower(Arc<PlacementFollower>),
-    Owner(Option<String>),
-}
-
-impl Placement for Snapshot {
-    fn algorithm(&self) -> &'static str {
-        match self {
-            Snapshot::Follower(f) => f.algorithm(),
-            Snapshot::Owner(_) => "looked-up",
-        }
-    }
-    fn node_count(&self) -> usize {
-        match self {
-            Snapshot::Follower(f) => f.node_count(),
-            Snapshot::Owner(o) => usize::from(o.is_some()),
-        }
-    }
-    fn key_position(&self, key: &[u8]) -> u64 {
-        match self {
-            Snapshot::Follower(f) => f.key_position(key),
-            Snapshot::Owner(_) => 0,
-        }
-    }
-    fn locate_hash(&self, position: u64) -> Option<&str> {
-        match self {
-            Snapshot::Follower(f) => f.locate_hash(position),
-            Snapshot::Owner(o) => o.as_deref(),
-        }
-    }
-}
-
 /// Where a payload went (or would go): its owner, and whether that owner runs on
 /// this host (delivered through the bus) or elsewhere (through TCP).
 #[napi(object)]
@@ -94,16 +61,8 @@ pub struct Destination {
 
 impl From<CoreDestination> for Destination {
     fn from(d: CoreDestination) -> Destination {
-        match d {
-            CoreDestination::Local(owner) => Destination {
-                owner,
-                is_local: true,
-            },
-            CoreDestination::Remote(owner) => Destination {
-                owner,
-                is_local: false,
-            },
-        }
+        let (owner, is_local) = d.into_parts();
+        Destination { owner, is_local }
     }
 }
 
@@ -275,11 +234,15 @@ impl Router {
     }
 
     /// The placement for one route.
-    fn snapshot(&self, key: &[u8]) -> Outcome<Snapshot> {
+    fn snapshot(&self, key: &[u8]) -> Outcome<RoutePlacement> {
         Ok(match &self.source {
-            Source::Node(n) => Snapshot::Follower(n.handle().placement()?),
-            Source::Ring(r) => Snapshot::Owner(Placement::locate(r.core(), key).map(Into::into)),
-            Source::Table(t) => Snapshot::Owner(Placement::locate(t.core(), key).map(Into::into)),
+            Source::Node(n) => RoutePlacement::Follower(n.handle().placement()?),
+            Source::Ring(r) => {
+                RoutePlacement::Owner(Placement::locate(r.core(), key).map(Into::into))
+            }
+            Source::Table(t) => {
+                RoutePlacement::Owner(Placement::locate(t.core(), key).map(Into::into))
+            }
         })
     }
 }

@@ -12,11 +12,12 @@ use std::time::{Duration, Instant};
 
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
-use shoal_core::membership::PlacementFollower;
 use shoal_core::native::bus::BusError;
 use shoal_core::native::net::{NetError, RouteConfig, TcpTransport};
 use shoal_core::native::router::BusTransport;
-use shoal_core::router::{Destination as CoreDestination, RouteError, Router as CoreRouter};
+use shoal_core::router::{
+    Destination as CoreDestination, RouteError, RoutePlacement, Router as CoreRouter,
+};
 use shoal_core::Placement;
 
 use crate::bus::Bus;
@@ -45,40 +46,6 @@ enum Source {
     Table(Py<PartitionTable>),
 }
 
-/// The placement of one route, usable without the GIL: the node's layout snapshot,
-/// or the owner already looked up in a ring or table (which live in Python objects).
-enum Snapshot {
-    Follower(Arc<PlacementFollower>),
-    Owner(Option<String>),
-}
-
-impl Placement for Snapshot {
-    fn algorithm(&self) -> &'static str {
-        match self {
-            Snapshot::Follower(f) => f.algorithm(),
-            Snapshot::Owner(_) => "looked-up",
-        }
-    }
-    fn node_count(&self) -> usize {
-        match self {
-            Snapshot::Follower(f) => f.node_count(),
-            Snapshot::Owner(o) => usize::from(o.is_some()),
-        }
-    }
-    fn key_position(&self, key: &[u8]) -> u64 {
-        match self {
-            Snapshot::Follower(f) => f.key_position(key),
-            Snapshot::Owner(_) => 0,
-        }
-    }
-    fn locate_hash(&self, position: u64) -> Option<&str> {
-        match self {
-            Snapshot::Follower(f) => f.locate_hash(position),
-            Snapshot::Owner(o) => o.as_deref(),
-        }
-    }
-}
-
 /// Where a payload went (or would go): its owner, and whether that owner runs on
 /// this host (delivered through the bus) or elsewhere (through TCP).
 #[pyclass(module = "shoal._native", frozen, get_all, eq)]
@@ -92,16 +59,8 @@ pub struct Destination {
 
 impl From<CoreDestination> for Destination {
     fn from(d: CoreDestination) -> Destination {
-        match d {
-            CoreDestination::Local(owner) => Destination {
-                owner,
-                is_local: true,
-            },
-            CoreDestination::Remote(owner) => Destination {
-                owner,
-                is_local: false,
-            },
-        }
+        let (owner, is_local) = d.into_parts();
+        Destination { owner, is_local }
     }
 }
 
@@ -181,18 +140,18 @@ fn route_err(py: Python<'_>, e: RouteError<BusError, RemoteError>, key: &[u8]) -
 
 impl Router {
     /// The placement for one route.
-    fn snapshot(&self, py: Python<'_>, key: &[u8]) -> PyResult<Snapshot> {
+    fn snapshot(&self, py: Python<'_>, key: &[u8]) -> PyResult<RoutePlacement> {
         Ok(match &self.source {
-            Source::Node(n) => Snapshot::Follower(n.get().placement(py)?),
+            Source::Node(n) => RoutePlacement::Follower(n.get().placement(py)?),
             // `try_borrow`: a ring being changed by another thread is an error, not a
             // panic.
             Source::Ring(r) => {
                 let ring = r.bind(py).try_borrow()?;
-                Snapshot::Owner(Placement::locate(ring.core(), key).map(Into::into))
+                RoutePlacement::Owner(Placement::locate(ring.core(), key).map(Into::into))
             }
             Source::Table(t) => {
                 let table = t.bind(py).try_borrow()?;
-                Snapshot::Owner(Placement::locate(table.core(), key).map(Into::into))
+                RoutePlacement::Owner(Placement::locate(table.core(), key).map(Into::into))
             }
         })
     }

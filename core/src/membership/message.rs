@@ -169,11 +169,15 @@ pub(crate) fn encode_update(w: &mut Writer<'_>, m: &Member, accuser: u64, gossip
 
 /// Encodes a whole member record (as an update without accuser); for snapshots and
 /// status replies.
+// Used by the status exchange of `native::net` (std only).
+#[cfg_attr(not(feature = "std"), allow(dead_code))]
 pub(crate) fn encode_member(w: &mut Writer<'_>, m: &Member) {
     encode_update(w, m, 0, false);
 }
 
 /// Decodes [`encode_member`]'s output.
+// Used by the status exchange of `native::net` (std only).
+#[cfg_attr(not(feature = "std"), allow(dead_code))]
 pub(crate) fn decode_member(r: &mut Reader<'_>) -> Result<Member, DecodeError> {
     if r.u8()? != RECORD {
         return Err(DecodeError::Invalid("member record"));

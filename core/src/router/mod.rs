@@ -28,12 +28,14 @@
 //! ```
 
 mod memory;
+mod route_placement;
 
 use alloc::collections::BTreeSet;
 use alloc::string::String;
 use core::fmt;
 
 pub use memory::{Delivery, MemoryTransport, Refused};
+pub use route_placement::RoutePlacement;
 
 use crate::placement::Placement;
 
@@ -54,6 +56,16 @@ pub enum Destination {
     Local(String),
     /// To the owner on another host.
     Remote(String),
+}
+
+impl Destination {
+    /// The owner, and whether it is on this host.
+    pub fn into_parts(self) -> (String, bool) {
+        match self {
+            Destination::Local(owner) => (owner, true),
+            Destination::Remote(owner) => (owner, false),
+        }
+    }
 }
 
 /// A failed route. Nothing was delivered.
