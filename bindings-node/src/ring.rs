@@ -209,10 +209,7 @@ impl Ring {
     #[napi(constructor)]
     pub fn new(env: Env, vnodes: Option<u32>, hash: Option<String>) -> Result<Self> {
         let scheme = HashScheme::parse(hash.as_deref().unwrap_or("xxh3")).or_throw(&env)?;
-        let vnodes = vnodes.unwrap_or(match scheme {
-            HashScheme::Xxh3 => shoal_core::ring::DEFAULT_VNODES,
-            HashScheme::Ketama => 40,
-        });
+        let vnodes = vnodes.unwrap_or(scheme.default_vnodes());
         let inner = shoal_core::Ring::with_scheme(scheme, vnodes).or_throw(&env)?;
         Ok(Ring::wrap(inner))
     }

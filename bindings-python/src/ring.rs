@@ -172,10 +172,7 @@ impl Ring {
     #[pyo3(signature = (vnodes=None, hash="xxh3"))]
     fn new(py: Python<'_>, vnodes: Option<u32>, hash: &str) -> PyResult<Self> {
         let scheme = HashScheme::parse(hash).map_err(core_err)?;
-        let vnodes = vnodes.unwrap_or(match scheme {
-            HashScheme::Xxh3 => shoal_core::ring::DEFAULT_VNODES,
-            HashScheme::Ketama => 40,
-        });
+        let vnodes = vnodes.unwrap_or(scheme.default_vnodes());
         let inner = shoal_core::Ring::with_scheme(scheme, vnodes).map_err(core_err)?;
         Ok(Ring::wrap(py, inner))
     }

@@ -37,14 +37,5 @@ pub fn u64_of(v: &Value) -> u64 {
 /// Faster-than-LAN protocol timings, so tests of networked nodes on loopback finish
 /// quickly (probe every 200 ms with a 100 ms timeout, gossip every 50 ms).
 pub fn fast_protocol() -> shoal_core::membership::Config {
-    use std::time::Duration;
-    shoal_core::membership::Config {
-        probe_interval: Duration::from_millis(200),
-        probe_timeout: Duration::from_millis(100),
-        gossip_interval: Duration::from_millis(50),
-        sync_interval: Duration::from_millis(500),
-        sync_interval_busy: Duration::from_millis(200),
-        reconnect_interval: Duration::from_millis(500),
-        ..shoal_core::membership::Config::default()
-    }
+    shoal_core::membership::Config::profile("fast").expect("a built-in profile")
 }

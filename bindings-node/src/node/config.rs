@@ -4,14 +4,11 @@
 //! worker that starts the node.
 
 use std::net::{SocketAddr, ToSocketAddrs};
-use std::time::Duration;
 
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 use shoal_core::membership::{Config, Meta, PlacementSpec};
-use shoal_core::ring::HashScheme;
 use shoal_core::wire::{Key as WireKey, Keyring};
-use shoal_core::{PartitionMode, TableConfig};
 
 use crate::errors::{invalid, Outcome};
 
@@ -165,7 +162,7 @@ pub fn keyring(keys: &[GossipKey]) -> Outcome<Keyring> {
     ring.ok_or_else(|| invalid("keys: give at least one key (or leave keys out for plain mode)"))
 }
 
-/// The placement layout, with the defaults of `new Ring(...)` and `PartitionTable`.
+/// The placement layout (core's option parsing, shared with Python).
 fn placement(
     kind: &str,
     vnodes: Option<u32>,
@@ -173,49 +170,16 @@ fn placement(
     partitions: u32,
     mode: &str,
 ) -> Outcome<PlacementSpec> {
-    match kind {
-        "ring" => {
-            let scheme = HashScheme::parse(hash)?;
-            let default = match scheme {
-                HashScheme::Xxh3 => shoal_core::ring::DEFAULT_VNODES,
-                HashScheme::Ketama => 40,
-            };
-            Ok(PlacementSpec::Ring {
-                scheme,
-                vnodes: vnodes.unwrap_or(default),
-            })
-        }
-        "table" => {
-            let defaults = TableConfig::default();
-            Ok(PlacementSpec::Table(TableConfig {
-                partitions,
-                vnodes: vnodes.unwrap_or(defaults.vnodes),
-                mode: PartitionMode::parse(mode)?,
-            }))
-        }
-        other => Err(invalid(format!(
-            "placement must be \"ring\" or \"table\", not {other:?}"
-        ))),
-    }
+    Ok(PlacementSpec::parse(kind, vnodes, hash, partitions, mode)?)
 }
 
-/// Protocol timings by profile name (the same profiles as the Python `Node.start`).
+/// Protocol timings by profile name (`Config::profile`: `"lan"` or `"fast"`).
 fn protocol(name: &str) -> Outcome<Config> {
-    match name {
-        "lan" => Ok(Config::default()),
-        "fast" => Ok(Config {
-            probe_interval: Duration::from_millis(200),
-            probe_timeout: Duration::from_millis(100),
-            gossip_interval: Duration::from_millis(50),
-            sync_interval: Duration::from_millis(500),
-            sync_interval_busy: Duration::from_millis(200),
-            reconnect_interval: Duration::from_millis(500),
-            ..Config::default()
-        }),
-        other => Err(invalid(format!(
-            "protocol must be \"lan\" or \"fast\", not {other:?}"
-        ))),
-    }
+    Config::profile(name).ok_or_else(|| {
+        invalid(format!(
+            "protocol must be \"lan\" or \"fast\", not {name:?}"
+        ))
+    })
 }
 
 /// A weight as the protocol carries it (a whole number 0 ..= 2^32 − 1).

@@ -2,15 +2,12 @@
 //! and protocol timings, each checked with a message naming the setting.
 
 use std::net::{SocketAddr, ToSocketAddrs};
-use std::time::Duration;
 
 use pyo3::buffer::PyBuffer;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyString, PyTuple};
 use shoal_core::membership::{Config, PlacementSpec};
-use shoal_core::ring::HashScheme;
 use shoal_core::wire::{Key, Keyring};
-use shoal_core::{PartitionMode, TableConfig};
 
 use crate::errors::{core_err, invalid};
 
@@ -101,8 +98,8 @@ pub fn keyring(keys: &Bound<'_, PyAny>) -> PyResult<Keyring> {
 }
 
 /// The placement layout: `"ring"` (with `hash`, `vnodes` points per unit of weight,
-/// default 160; 40 per server for ketama) or `"table"` (`partitions`, `vnodes` claims per unit of weight,
-/// default 10, `mode`).
+/// default 160; 40 per server for ketama) or `"table"` (`partitions`, `vnodes` claims
+/// per unit of weight, default 10, `mode`); core's option parsing, shared with Node.
 pub fn placement(
     kind: &str,
     vnodes: Option<u32>,
@@ -110,53 +107,19 @@ pub fn placement(
     partitions: u32,
     mode: &str,
 ) -> PyResult<PlacementSpec> {
-    match kind {
-        "ring" => {
-            let scheme = HashScheme::parse(hash).map_err(core_err)?;
-            // The defaults of `shoal.Ring(hash=...)`, so both place keys alike.
-            let default = match scheme {
-                HashScheme::Xxh3 => shoal_core::ring::DEFAULT_VNODES,
-                HashScheme::Ketama => 40,
-            };
-            Ok(PlacementSpec::Ring {
-                scheme,
-                vnodes: vnodes.unwrap_or(default),
-            })
-        }
-        "table" => {
-            let defaults = TableConfig::default();
-            Ok(PlacementSpec::Table(TableConfig {
-                partitions,
-                vnodes: vnodes.unwrap_or(defaults.vnodes),
-                mode: PartitionMode::parse(mode).map_err(core_err)?,
-            }))
-        }
-        other => Err(invalid(format!(
-            "placement must be \"ring\" or \"table\", not {other:?}"
-        ))),
-    }
+    PlacementSpec::parse(kind, vnodes, hash, partitions, mode).map_err(core_err)
 }
 
 /// Protocol timings by profile name: `"lan"` (the defaults: probe every 1 s, gossip
 /// every 200 ms) or `"fast"` (probe every 200 ms with a 100 ms timeout, gossip every
 /// 50 ms: quick convergence and failure detection on one machine, for tests and
-/// demos; too eager for loaded or real networks).
+/// demos; too eager for loaded or real networks). See `Config::profile`.
 pub fn protocol(name: &str) -> PyResult<Config> {
-    match name {
-        "lan" => Ok(Config::default()),
-        "fast" => Ok(Config {
-            probe_interval: Duration::from_millis(200),
-            probe_timeout: Duration::from_millis(100),
-            gossip_interval: Duration::from_millis(50),
-            sync_interval: Duration::from_millis(500),
-            sync_interval_busy: Duration::from_millis(200),
-            reconnect_interval: Duration::from_millis(500),
-            ..Config::default()
-        }),
-        other => Err(invalid(format!(
-            "protocol must be \"lan\" or \"fast\", not {other:?}"
-        ))),
-    }
+    Config::profile(name).ok_or_else(|| {
+        invalid(format!(
+            "protocol must be \"lan\" or \"fast\", not {name:?}"
+        ))
+    })
 }
 
 /// A weight as the protocol carries it (0 ..= 2**32 - 1).

@@ -82,6 +82,27 @@ impl Default for Config {
 }
 
 impl Config {
+    /// Timings by profile name, as the bindings' `Node.start(protocol=…)` take them:
+    /// `"lan"` (the defaults: probe every 1 s, gossip every 200 ms) or `"fast"` (probe
+    /// every 200 ms with a 100 ms timeout, gossip every 50 ms: quick convergence and
+    /// failure detection on one machine, for tests and demos; too eager for loaded or
+    /// real networks). `None` for another name.
+    pub fn profile(name: &str) -> Option<Config> {
+        match name {
+            "lan" => Some(Config::default()),
+            "fast" => Some(Config {
+                probe_interval: Duration::from_millis(200),
+                probe_timeout: Duration::from_millis(100),
+                gossip_interval: Duration::from_millis(50),
+                sync_interval: Duration::from_millis(500),
+                sync_interval_busy: Duration::from_millis(200),
+                reconnect_interval: Duration::from_millis(500),
+                ..Config::default()
+            }),
+            _ => None,
+        }
+    }
+
     /// Checks that the settings can work together.
     pub fn validate(&self) -> Result<(), &'static str> {
         if self.probe_interval.is_zero() || self.gossip_interval.is_zero() {
@@ -143,6 +164,15 @@ fn ceil_log10(mut x: u64) -> u32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn profiles_are_valid_and_named() {
+        assert_eq!(Config::profile("lan"), Some(Config::default()));
+        let fast = Config::profile("fast").unwrap();
+        assert!(fast.validate().is_ok());
+        assert!(fast.probe_interval < Config::default().probe_interval);
+        assert_eq!(Config::profile("slow"), None);
+    }
 
     #[test]
     fn retransmit_limit_is_lambda_log10() {

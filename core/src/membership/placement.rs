@@ -34,6 +34,39 @@ pub enum PlacementSpec {
     Table(TableConfig),
 }
 
+impl PlacementSpec {
+    /// The layout from its option values, with the defaults of a standalone `Ring` /
+    /// `PartitionTable` so a node and an application's own ring place keys alike:
+    /// `kind` `"ring"` (`hash` `"xxh3"`/`"ketama"`, `vnodes` default
+    /// [`HashScheme::default_vnodes`]) or `"table"` (`partitions`, `vnodes` default
+    /// [`TableConfig::default`]'s, `mode` `"classic"`/`"balanced"`).
+    pub fn parse(
+        kind: &str,
+        vnodes: Option<u32>,
+        hash: &str,
+        partitions: u32,
+        mode: &str,
+    ) -> Result<PlacementSpec> {
+        match kind {
+            "ring" => {
+                let scheme = HashScheme::parse(hash)?;
+                Ok(PlacementSpec::Ring {
+                    scheme,
+                    vnodes: vnodes.unwrap_or(scheme.default_vnodes()),
+                })
+            }
+            "table" => Ok(PlacementSpec::Table(TableConfig {
+                partitions,
+                vnodes: vnodes.unwrap_or(TableConfig::default().vnodes),
+                mode: crate::partition::PartitionMode::parse(mode)?,
+            })),
+            _ => Err(crate::Error::InvalidConfig(
+                "placement must be \"ring\" or \"table\"",
+            )),
+        }
+    }
+}
+
 /// The current layout.
 #[derive(Debug, Clone)]
 pub enum Layout {
@@ -187,6 +220,30 @@ mod tests {
     use crate::wire::{Codec, CodecConfig};
     use alloc::format;
     use alloc::string::String;
+
+    #[test]
+    fn spec_parse_uses_the_standalone_defaults() {
+        let ring = PlacementSpec::parse("ring", None, "ketama", 0, "classic").unwrap();
+        assert_eq!(
+            ring,
+            PlacementSpec::Ring {
+                scheme: HashScheme::Ketama,
+                vnodes: 40
+            }
+        );
+        let table = PlacementSpec::parse("table", Some(7), "xxh3", 256, "balanced").unwrap();
+        assert_eq!(
+            table,
+            PlacementSpec::Table(TableConfig {
+                partitions: 256,
+                vnodes: 7,
+                mode: PartitionMode::Balanced
+            })
+        );
+        assert!(PlacementSpec::parse("tree", None, "xxh3", 0, "classic").is_err());
+        assert!(PlacementSpec::parse("ring", None, "md4", 0, "classic").is_err());
+        assert!(PlacementSpec::parse("table", None, "xxh3", 64, "wobbly").is_err());
+    }
 
     fn member(i: u32, weight: u32, status: Status) -> Member {
         let meta = Meta {

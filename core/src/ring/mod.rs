@@ -58,6 +58,15 @@ impl HashScheme {
         }
     }
 
+    /// The default points per unit of weight: [`DEFAULT_VNODES`] for xxh3, 40 per
+    /// server for ketama (libketama's layout, 4 points each).
+    pub fn default_vnodes(self) -> u32 {
+        match self {
+            HashScheme::Xxh3 => DEFAULT_VNODES,
+            HashScheme::Ketama => 40,
+        }
+    }
+
     /// Parses `"xxh3"` or `"ketama"`.
     pub fn parse(name: &str) -> Result<Self> {
         match name {
