@@ -16,6 +16,7 @@ mod config;
 mod data;
 mod endpoint;
 mod guard;
+mod outgoing;
 mod publisher;
 mod sender;
 mod stats;

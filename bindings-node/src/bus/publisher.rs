@@ -7,10 +7,10 @@ use napi::bindgen_prelude::*;
 use napi_derive::napi;
 use shoal_core::native::bus::{Bus as CoreBus, Publisher as CorePublisher};
 
-use super::buffers::{loan_buffer, take_loan, RawValue};
-use super::config::size;
+use super::buffers::RawValue;
 use super::data::bytes_of;
 use super::guard::Guarded;
+use super::outgoing;
 use super::tasks;
 use crate::errors::{Failure, OrThrow};
 
@@ -78,10 +78,7 @@ impl Publisher {
     /// the pool has no room.
     #[napi(ts_return_type = "Buffer")]
     pub fn loan(&self, env: Env, size: f64) -> Result<RawValue> {
-        self.inner.ensure_open().or_throw(&env)?;
-        let n = self::size("size", size).or_throw(&env)?;
-        let loan = self.bus.loan(n).or_throw(&env)?;
-        loan_buffer(&env, loan)
+        outgoing::loan(&env, &self.inner, &self.bus, size)
     }
 
     /// Publishes a loaned Buffer to every current subscriber without copying, on a
@@ -93,9 +90,7 @@ impl Publisher {
         ts_return_type = "Promise<number>"
     )]
     pub fn publish(&self, env: Env, buffer: Unknown<'_>, length: Option<f64>) -> Result<RawValue> {
-        self.inner.ensure_open().or_throw(&env)?;
-        let (loan, taken) = take_loan(&env, buffer.raw(), length).or_throw(&env)?;
-        let full_len = taken.detach_now(&env);
+        let (loan, full_len) = outgoing::take_for_task(&env, &self.inner, buffer, length)?;
         self.task(&env, loan, full_len)
     }
 
@@ -103,28 +98,10 @@ impl Publisher {
     /// Buffer is detached once published; if publishing fails it stays a usable loan.
     #[napi(ts_args_type = "buffer: Buffer, length?: number")]
     pub fn publish_sync(&self, env: Env, buffer: Unknown<'_>, length: Option<f64>) -> Result<u32> {
-        self.inner.ensure_open().or_throw(&env)?;
-        let (loan, taken) = take_loan(&env, buffer.raw(), length).or_throw(&env)?;
-        let mut pending = Some(loan);
-        let r = self.inner.now(|p| match pending.take() {
-            Some(l) => p.publish(l).map_err(|e| {
-                pending = Some(e.loan);
-                Failure::from(e.error)
-            }),
-            None => Ok(0),
-        });
-        match r.and_then(|r| r) {
-            Ok(n) => {
-                taken.sent(&env);
-                Ok(n as u32)
-            }
-            Err(f) => {
-                if let Some(l) = pending {
-                    taken.give_back(l);
-                }
-                Err(f.into_napi(&env))
-            }
-        }
+        let n = outgoing::now_with_loan(&env, &self.inner, buffer, length, |p, l| {
+            p.publish(l).map_err(|e| (Failure::from(e.error), e.loan))
+        })?;
+        Ok(n as u32)
     }
 
     /// Publishes a copy of `data` (a Buffer, any Uint8Array, or a string as UTF-8) on a
@@ -134,11 +111,7 @@ impl Publisher {
         ts_return_type = "Promise<number>"
     )]
     pub fn publish_copy(&self, env: Env, data: Unknown<'_>) -> Result<RawValue> {
-        self.inner.ensure_open().or_throw(&env)?;
-        let bytes = bytes_of(&env, data.raw()).or_throw(&env)?;
-        let mut loan = self.bus.loan(bytes.len()).or_throw(&env)?;
-        loan.copy_from_slice(&bytes);
-        let n = loan.len();
+        let (loan, n) = outgoing::copy_for_task(&env, &self.inner, &self.bus, data)?;
         self.task(&env, loan, n)
     }
 

@@ -9,10 +9,10 @@ use napi::bindgen_prelude::*;
 use napi_derive::napi;
 use shoal_core::native::bus::{Bus as CoreBus, Sender as CoreSender};
 
-use super::buffers::{loan_buffer, take_loan, RawValue};
-use super::config::size;
+use super::buffers::RawValue;
 use super::data::bytes_of;
 use super::guard::Guarded;
+use super::outgoing;
 use super::tasks;
 use crate::errors::{Failure, OrThrow};
 
@@ -73,10 +73,7 @@ impl Sender {
     /// once if the pool has no free slot (`ERR_SHOAL_BUS`).
     #[napi(ts_return_type = "Buffer")]
     pub fn loan(&self, env: Env, size: f64) -> Result<RawValue> {
-        self.inner.ensure_open().or_throw(&env)?;
-        let n = self::size("size", size).or_throw(&env)?;
-        let loan = self.bus.loan(n).or_throw(&env)?;
-        loan_buffer(&env, loan)
+        outgoing::loan(&env, &self.inner, &self.bus, size)
     }
 
     /// Sends a loaned Buffer without copying, on the sender's own thread (waiting there for
@@ -89,9 +86,7 @@ impl Sender {
         ts_return_type = "Promise<void>"
     )]
     pub fn send(&self, env: Env, buffer: Unknown<'_>, length: Option<f64>) -> Result<RawValue> {
-        self.inner.ensure_open().or_throw(&env)?;
-        let (loan, taken) = take_loan(&env, buffer.raw(), length).or_throw(&env)?;
-        let full_len = taken.detach_now(&env);
+        let (loan, full_len) = outgoing::take_for_task(&env, &self.inner, buffer, length)?;
         self.task(&env, loan, full_len)
     }
 
@@ -99,28 +94,9 @@ impl Sender {
     /// The Buffer is detached once sent; if the send fails it stays a usable loan.
     #[napi(ts_args_type = "buffer: Buffer, length?: number")]
     pub fn send_sync(&self, env: Env, buffer: Unknown<'_>, length: Option<f64>) -> Result<()> {
-        self.inner.ensure_open().or_throw(&env)?;
-        let (loan, taken) = take_loan(&env, buffer.raw(), length).or_throw(&env)?;
-        let mut pending = Some(loan);
-        let r = self.inner.now(|s| match pending.take() {
-            Some(l) => s.send(l).map_err(|e| {
-                pending = Some(e.loan);
-                Failure::from(e.error)
-            }),
-            None => Ok(()),
-        });
-        match r.and_then(|r| r) {
-            Ok(()) => {
-                taken.sent(&env);
-                Ok(())
-            }
-            Err(f) => {
-                if let Some(l) = pending {
-                    taken.give_back(l);
-                }
-                Err(f.into_napi(&env))
-            }
-        }
+        outgoing::now_with_loan(&env, &self.inner, buffer, length, |s, l| {
+            s.send(l).map_err(|e| (Failure::from(e.error), e.loan))
+        })
     }
 
     /// Sends a copy of `data` (a Buffer, any Uint8Array, or a string as UTF-8) on a
@@ -131,11 +107,7 @@ impl Sender {
         ts_return_type = "Promise<void>"
     )]
     pub fn send_copy(&self, env: Env, data: Unknown<'_>) -> Result<RawValue> {
-        self.inner.ensure_open().or_throw(&env)?;
-        let bytes = bytes_of(&env, data.raw()).or_throw(&env)?;
-        let mut loan = self.bus.loan(bytes.len()).or_throw(&env)?;
-        loan.copy_from_slice(&bytes);
-        let n = loan.len();
+        let (loan, n) = outgoing::copy_for_task(&env, &self.inner, &self.bus, data)?;
         self.task(&env, loan, n)
     }
 
