@@ -25,19 +25,18 @@ function install(Ring, native) {
   const slowLocate = Ring.prototype.locate
   const slowMany = Ring.prototype.locateMany
 
-  // The per-ring cache: handle, generation and the node ids of that generation.
-  function state(ring) {
-    let s = ring[STATE]
-    if (s === undefined) {
-      s = { handle: ring._handle(), generation: -1, nodes: null }
-      Object.defineProperty(ring, STATE, { value: s })
-    }
-    return s
-  }
-
   function refresh(ring, s) {
     s.generation = ring._generation()
     s.nodes = ring.nodes
+  }
+
+  // The per-ring cache, made on first use: handle, generation and the node ids of
+  // that generation.
+  function state(ring) {
+    const s = { handle: ring._handle(), generation: 0, nodes: null }
+    refresh(ring, s)
+    Object.defineProperty(ring, STATE, { value: s })
+    return s
   }
 
   function locate(key) {

@@ -124,6 +124,36 @@ fn settle(
     }));
 }
 
+/// Hands `loan` to the object on its thread with `call`, which gives the loan back on
+/// failure; the Promise settles with `call`'s count (`undefined` for `None`) or the
+/// error with the loan as `err.loan`.
+fn hand_off<T: Send + 'static>(
+    env: &Env,
+    g: &Arc<Guarded<T>>,
+    loan: CoreLoan,
+    full_len: usize,
+    call: impl FnOnce(&mut T, CoreLoan) -> std::result::Result<Option<u32>, (Failure, CoreLoan)>
+        + Send
+        + 'static,
+) -> Result<RawValue> {
+    let (deferred, out) = promise::<Either<u32, ()>>(env)?;
+    queue(
+        env,
+        g,
+        Box::new(move |g| {
+            let r = match g.lock() {
+                Err(f) => Err((f, Some(loan))),
+                Ok(mut lock) => match lock.as_mut() {
+                    None => Err((g.closed_failure(), Some(loan))),
+                    Some(obj) => call(obj, loan).map_err(|(f, l)| (f, Some(l))),
+                },
+            };
+            Box::new(move || settle(deferred, r, full_len))
+        }),
+    )?;
+    Ok(out)
+}
+
 /// `sender.send()` / `sendCopy()`: a Promise that settles once the loan is in the lane.
 pub(crate) fn send(
     env: &Env,
@@ -131,25 +161,11 @@ pub(crate) fn send(
     loan: CoreLoan,
     full_len: usize,
 ) -> Result<RawValue> {
-    let (deferred, out) = promise::<Either<u32, ()>>(env)?;
-    queue(
-        env,
-        tx,
-        Box::new(move |g| {
-            let r = match g.lock() {
-                Err(f) => Err((f, Some(loan))),
-                Ok(mut lock) => match lock.as_mut() {
-                    None => Err((g.closed_failure(), Some(loan))),
-                    Some(s) => s
-                        .send(loan)
-                        .map(|()| None)
-                        .map_err(|e| (e.error.into(), Some(e.loan))),
-                },
-            };
-            Box::new(move || settle(deferred, r, full_len))
-        }),
-    )?;
-    Ok(out)
+    hand_off(env, tx, loan, full_len, |s, l| {
+        s.send(l)
+            .map(|()| None)
+            .map_err(|e| (e.error.into(), e.loan))
+    })
 }
 
 /// `publisher.publish()` / `publishCopy()`: a Promise of the subscriber count.
@@ -159,25 +175,11 @@ pub(crate) fn publish(
     loan: CoreLoan,
     full_len: usize,
 ) -> Result<RawValue> {
-    let (deferred, out) = promise::<Either<u32, ()>>(env)?;
-    queue(
-        env,
-        p,
-        Box::new(move |g| {
-            let r = match g.lock() {
-                Err(f) => Err((f, Some(loan))),
-                Ok(mut lock) => match lock.as_mut() {
-                    None => Err((g.closed_failure(), Some(loan))),
-                    Some(p) => p
-                        .publish(loan)
-                        .map(|n| Some(n as u32))
-                        .map_err(|e| (e.error.into(), Some(e.loan))),
-                },
-            };
-            Box::new(move || settle(deferred, r, full_len))
-        }),
-    )?;
-    Ok(out)
+    hand_off(env, p, loan, full_len, |p, l| {
+        p.publish(l)
+            .map(|n| Some(n as u32))
+            .map_err(|e| (e.error.into(), e.loan))
+    })
 }
 
 /// `bus.connect()`: a Promise of a sender, once the endpoint exists (polled every

@@ -58,6 +58,26 @@ unsafe fn u32_arg(env: sys::napi_env, v: sys::napi_value) -> Option<u32> {
     (sys::napi_get_value_uint32(env, v, &mut out) == sys::Status::napi_ok).then_some(out)
 }
 
+/// Runs `f` on the ring behind the `handle` argument if its change counter still
+/// equals the `generation` argument: [`STALE`] if not, [`FALLBACK`] for a bad handle.
+unsafe fn with_current_ring(
+    env: sys::napi_env,
+    handle: sys::napi_value,
+    generation: sys::napi_value,
+    f: impl FnOnce(&shoal_core::Ring) -> i32,
+) -> i32 {
+    let (Some(handle), Some(generation)) = (u32_arg(env, handle), u32_arg(env, generation)) else {
+        return FALLBACK;
+    };
+    slots::with(handle, |ring| {
+        if ring.generation() != generation {
+            return STALE;
+        }
+        f(ring.core())
+    })
+    .unwrap_or(FALLBACK)
+}
+
 unsafe fn int(env: sys::napi_env, v: i32) -> sys::napi_value {
     let mut out = ptr::null_mut();
     // Creating a small integer cannot fail; a null return reads as `undefined`.
@@ -72,9 +92,6 @@ unsafe extern "C" fn ring_locate(
     info: sys::napi_callback_info,
 ) -> sys::napi_value {
     let Some([handle, generation, key]) = args::<3>(env, info) else {
-        return int(env, FALLBACK);
-    };
-    let (Some(handle), Some(generation)) = (u32_arg(env, handle), u32_arg(env, generation)) else {
         return int(env, FALLBACK);
     };
     let mut buf = MaybeUninit::<[u8; KEY_BUF]>::uninit();
@@ -94,17 +111,13 @@ unsafe extern "C" fn ring_locate(
     }
     // SAFETY: Node-API wrote `len` bytes of UTF-8 (and a NUL after them).
     let key = std::slice::from_raw_parts(buf.as_ptr().cast::<u8>(), len);
-    let r = slots::with(handle, |ring| {
-        if ring.generation() != generation {
-            return STALE;
-        }
-        let core = ring.core();
+    let r = with_current_ring(env, handle, generation, |core| {
         match core.locate_index(core.key_position(key)) {
             Some(i) => i as i32,
             None => EMPTY,
         }
     });
-    int(env, r.unwrap_or(FALLBACK))
+    int(env, r)
 }
 
 /// `_ringLocateSerialized(handle, generation, v8.serialize(keys), out: Uint32Array)`:
@@ -117,20 +130,13 @@ unsafe extern "C" fn ring_locate_serialized(
     let Some([handle, generation, keys, out]) = args::<4>(env, info) else {
         return int(env, FALLBACK);
     };
-    let (Some(handle), Some(generation)) = (u32_arg(env, handle), u32_arg(env, generation)) else {
-        return int(env, FALLBACK);
-    };
     let Some(keys) = buffer_bytes(env, keys) else {
         return int(env, FALLBACK);
     };
     let Some(out) = u32_array(env, out) else {
         return int(env, FALLBACK);
     };
-    let r = slots::with(handle, |ring| {
-        if ring.generation() != generation {
-            return STALE;
-        }
-        let core = ring.core();
+    let r = with_current_ring(env, handle, generation, |core| {
         if core.is_empty() {
             return EMPTY;
         }
@@ -148,7 +154,7 @@ unsafe extern "C" fn ring_locate_serialized(
             Err(_) => FALLBACK,
         }
     });
-    int(env, r.unwrap_or(FALLBACK))
+    int(env, r)
 }
 
 /// The bytes of a `Buffer` / `Uint8Array`.
