@@ -4,13 +4,18 @@
 CARGO ?= cargo
 SHOAL := target/release/shoal
 NOSTD_TARGET := thumbv7em-none-eabihf
+WASM_TARGET := wasm32-unknown-unknown
+# Must equal the wasm-bindgen crate version pinned in bindings-wasm/Cargo.toml.
+WASM_BINDGEN_VERSION := 0.2.130
+WASM_BINDGEN := .tools/bin/wasm-bindgen
+WASM_OUT := target/$(WASM_TARGET)/release/shoal_wasm.wasm
 OUT := out
 
 VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip -q --disable-pip-version-check
 
-.PHONY: demo test setup-rust setup-python setup-node python node lint test-rust test-python test-node loom nostd vectors-check bench bench-bus bench-cluster bench-route bench-python bench-node vectors ketama-vectors fuzz clean
+.PHONY: demo test setup-rust setup-python setup-node setup-wasm wasm test-wasm python node lint test-rust test-python test-node loom nostd vectors-check bench bench-bus bench-cluster bench-route bench-python bench-node vectors ketama-vectors fuzz clean
 
 ## demo: analysis of a 100-node ring, the source's partition figure (out/partitions.svg),
 ## and simulated gossip: 1000 members joining, a crash detected among 100
@@ -25,10 +30,11 @@ demo: setup-rust
 	$(SHOAL) sim --nodes 100 --scenario crash
 
 ## test: everything CI checks
-test: setup-rust lint test-rust loom nostd vectors-check test-python test-node
+test: setup-rust lint test-rust loom nostd vectors-check test-python test-node test-wasm
 
 setup-rust:
 	@rustup target list --installed | grep -qx $(NOSTD_TARGET) || rustup target add $(NOSTD_TARGET)
+	@rustup target list --installed | grep -qx $(WASM_TARGET) || rustup target add $(WASM_TARGET)
 	@rustup component list --installed | grep -q '^clippy' || rustup component add clippy
 	@rustup component list --installed | grep -q '^rustfmt' || rustup component add rustfmt
 
@@ -49,6 +55,26 @@ setup-node:
 node: setup-rust setup-node
 	cd bindings-node && npm run build
 
+## setup-wasm: the pinned wasm-bindgen CLI (and its test runner) in .tools/bin
+setup-wasm: setup-rust
+	@$(WASM_BINDGEN) --version 2>/dev/null | grep -qx "wasm-bindgen $(WASM_BINDGEN_VERSION)" || \
+		$(CARGO) install --root .tools wasm-bindgen-cli --version $(WASM_BINDGEN_VERSION)
+
+## wasm: the WASM package: bindings-wasm/www/pkg (ES module for the page) and
+## bindings-wasm/pkg-node (CommonJS, for the shared Node test files)
+wasm: setup-wasm
+	$(CARGO) build -p shoal-wasm --target $(WASM_TARGET) --release
+	$(WASM_BINDGEN) --target web --out-dir bindings-wasm/www/pkg $(WASM_OUT)
+	$(WASM_BINDGEN) --target nodejs --out-dir bindings-wasm/pkg-node $(WASM_OUT)
+
+## test-wasm: wasm-bindgen tests under Node, the shared vector file against the WASM
+## package, tsc on its declarations
+test-wasm: wasm setup-node
+	CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=$(CURDIR)/.tools/bin/wasm-bindgen-test-runner \
+		$(CARGO) test -p shoal-wasm --target $(WASM_TARGET)
+	cd bindings-node && SHOAL_TEST_WASM=1 node --test tests/vectors.test.js
+	bindings-node/node_modules/.bin/tsc -p bindings-wasm
+
 ## python: build and install the Python package the way users do
 python: setup-rust setup-python
 	$(PIP) install ./bindings-python
@@ -56,6 +82,7 @@ python: setup-rust setup-python
 lint:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
+	$(CARGO) clippy -p shoal-wasm --target $(WASM_TARGET) --all-targets -- -D warnings
 	RUSTDOCFLAGS="-D warnings" $(CARGO) doc --no-deps -p shoal-core
 
 test-rust:

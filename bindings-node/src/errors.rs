@@ -116,12 +116,12 @@ impl<T, E: Into<Failure>> OrThrow<T> for std::result::Result<T, E> {
 
 impl From<shoal_core::Error> for Failure {
     fn from(e: shoal_core::Error) -> Self {
-        use shoal_core::Error as E;
-        let kind = match &e {
-            E::UnknownNode(_) => Kind::UnknownNode,
+        use shoal_core::ErrorKind as E;
+        let kind = match e.kind() {
+            E::UnknownNode => Kind::UnknownNode,
             E::Empty => Kind::Empty,
-            E::NoCapacity { .. } => Kind::NoCapacity,
-            E::UnsupportedVersion(_) | E::CorruptSnapshot(_) => Kind::Snapshot,
+            E::NoCapacity => Kind::NoCapacity,
+            E::Snapshot => Kind::Snapshot,
             _ => Kind::InvalidArgument,
         };
         kind.fail(e.to_string())

@@ -106,23 +106,6 @@ fn percentiles(p: Percentiles) -> SimPercentiles {
     }
 }
 
-/// `latency_ms` → `latencyMs`, for messages about the JS option names.
-fn camel(field: &str) -> String {
-    let mut out = String::new();
-    let mut upper = false;
-    for c in field.chars() {
-        if c == '_' {
-            upper = true;
-        } else if upper {
-            out.extend(c.to_uppercase());
-            upper = false;
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
-
 fn config(o: SimulateOptions) -> Outcome<SimConfig> {
     let d = SimOptions::default();
     let latency_ms = match o.latency_ms.as_deref() {
@@ -155,7 +138,7 @@ fn config(o: SimulateOptions) -> Outcome<SimConfig> {
         authenticate: o.authenticate.unwrap_or(d.authenticate),
     };
     opts.to_config()
-        .map_err(|e| invalid(format!("{} {}", camel(e.field), e.problem)))
+        .map_err(|e| invalid(format!("{} {}", e.camel_field(), e.problem)))
 }
 
 fn report(r: Report) -> SimReport {

@@ -3,7 +3,12 @@
 
 const fs = require('node:fs')
 const path = require('node:path')
-const shoal = require('..')
+// SHOAL_TEST_WASM=1 runs the shared test files against the WASM package
+// (bindings-wasm/pkg-node, built by `make wasm`) instead of the native addon.
+const WASM = Boolean(process.env.SHOAL_TEST_WASM)
+const shoal = WASM
+  ? require(path.resolve(__dirname, '..', '..', 'bindings-wasm', 'pkg-node', 'shoal_wasm.js'))
+  : require('..')
 
 const VECTORS = path.resolve(__dirname, '..', '..', 'tests', 'vectors')
 
@@ -22,4 +27,4 @@ function keys(count) {
   return Array.from({ length: count }, (_, i) => key(i))
 }
 
-module.exports = { load, key, keys, VECTORS }
+module.exports = { load, key, keys, VECTORS, shoal, WASM }

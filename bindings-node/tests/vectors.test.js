@@ -1,11 +1,11 @@
 // Every shared vector in tests/vectors/ holds in Node: the same keys get the same
-// owners, replicas, partitions and digests as in Rust and Python.
+// owners, replicas, partitions and digests as in Rust and Python. With
+// SHOAL_TEST_WASM=1 the same file checks the WASM package (`make test-wasm`).
 'use strict'
 
 const test = require('node:test')
 const assert = require('node:assert/strict')
-const shoal = require('..')
-const { load, key, keys } = require('./helpers.js')
+const { load, key, keys, shoal } = require('./helpers.js')
 
 test('splitmix64 matches the reference algorithm', () => {
   const M = (1n << 64n) - 1n
@@ -98,3 +98,31 @@ for (const name of ['partition_classic', 'partition_balanced']) {
     }
   })
 }
+
+test('bounded-load vectors: keys assigned in order under the MTZ capacity', () => {
+  const doc = load('placement_alternatives').bounded_load
+  const ring = new shoal.Ring(doc.vnodes, doc.hash)
+  for (const n of doc.nodes) ring.add(n.id, { weight: n.weight })
+  const ids = doc.nodes.map((n) => n.id)
+  const loads = new Map(ids.map((id) => [id, 0]))
+  const owners = keys(doc.owners.length).map((k) => {
+    const owner = ring.locateBounded(k, Object.fromEntries(loads), doc.epsilon)
+    loads.set(owner, loads.get(owner) + 1)
+    return owner
+  })
+  assert.deepEqual(owners, doc.owners.map((o) => ids[o]))
+})
+
+// Jump and rendezvous are the browser's comparison algorithms (the WASM package);
+// the Node addon does not carry them.
+test('jump and rendezvous vectors', { skip: !shoal.JumpHash && 'no JumpHash in this package' }, () => {
+  const doc = load('placement_alternatives')
+  const ks = keys(doc.jump.owners.length)
+  const jump = new shoal.JumpHash()
+  for (const id of doc.jump.nodes) jump.push(id)
+  assert.deepEqual(ks.map((k) => jump.locate(k)), doc.jump.owners.map((o) => doc.jump.nodes[o]))
+  const rv = new shoal.Rendezvous()
+  for (const n of doc.rendezvous.nodes) rv.add(n.id, n.weight)
+  const rvIds = doc.rendezvous.nodes.map((n) => n.id)
+  assert.deepEqual(ks.map((k) => rv.locate(k)), doc.rendezvous.owners.map((o) => rvIds[o]))
+})

@@ -10,7 +10,7 @@ use pyo3::sync::PyOnceLock;
 use pyo3::types::PyType;
 use shoal_core::native::bus::BusError;
 use shoal_core::native::net::NetError;
-use shoal_core::Error;
+use shoal_core::{Error, ErrorKind};
 
 /// The exception classes of `shoal.errors`.
 #[derive(Clone, Copy, Debug)]
@@ -95,11 +95,11 @@ fn class(py: Python<'_>, kind: Kind) -> PyResult<Bound<'_, PyType>> {
 
 /// A placement error (ring, table, placement algorithms).
 pub fn core_err(e: Error) -> PyErr {
-    let kind = match &e {
-        Error::UnknownNode(_) => Kind::UnknownNode,
-        Error::Empty => Kind::Empty,
-        Error::NoCapacity { .. } => Kind::NoCapacity,
-        Error::UnsupportedVersion(_) | Error::CorruptSnapshot(_) => Kind::Snapshot,
+    let kind = match e.kind() {
+        ErrorKind::UnknownNode => Kind::UnknownNode,
+        ErrorKind::Empty => Kind::Empty,
+        ErrorKind::NoCapacity => Kind::NoCapacity,
+        ErrorKind::Snapshot => Kind::Snapshot,
         _ => Kind::InvalidArgument,
     };
     kind.err(e.to_string())

@@ -115,3 +115,18 @@ def test_partition_vectors(name):
             mode=case["mode"],
         )
         assert shuffled.digest() == table.digest()
+
+
+def test_bounded_load_vectors():
+    doc = load("placement_alternatives")["bounded_load"]
+    ring = shoal.Ring(vnodes=doc["vnodes"], hash=doc["hash"])
+    for n in doc["nodes"]:
+        ring.add(n["id"], weight=n["weight"])
+    ids = [n["id"] for n in doc["nodes"]]
+    loads = dict.fromkeys(ids, 0)
+    owners = []
+    for i in range(len(doc["owners"])):
+        owner = ring.locate_bounded(key(i), loads, epsilon=doc["epsilon"])
+        loads[owner] += 1
+        owners.append(owner)
+    assert owners == [ids[o] for o in doc["owners"]]

@@ -10,7 +10,8 @@ use std::path::PathBuf;
 
 use serde_json::{json, Value};
 use shoal_core::{
-    hash, HashScheme, NodeSpec, PartitionMode, PartitionTable, Ring, TableConfig, ZonePolicy,
+    hash, HashScheme, JumpHash, NodeSpec, PartitionMode, PartitionTable, Placement, Rendezvous,
+    Ring, TableConfig, ZonePolicy,
 };
 
 use crate::keys;
@@ -141,7 +142,84 @@ fn generate() -> Result<Vec<(&'static str, Value)>, shoal_core::Error> {
             "partition_balanced.json",
             table_file(PartitionMode::Balanced)?,
         ),
+        ("placement_alternatives.json", alternatives_file()?),
     ])
+}
+
+/// The position of `id` in `ids` (every owner is one of the case's nodes).
+fn index_in(ids: &[&str], id: &str) -> usize {
+    ids.iter().position(|x| *x == id).expect("owner is a node")
+}
+
+/// Jump hash, weighted rendezvous and bounded-load lookups: owners of the keys.
+fn alternatives_file() -> Result<Value, shoal_core::Error> {
+    let jump_ids: Vec<String> = (0..10).map(|i| format!("node-{i}")).collect();
+    let mut jump = JumpHash::new();
+    for id in &jump_ids {
+        jump.push(id.clone())?;
+    }
+    let refs: Vec<&str> = jump_ids.iter().map(String::as_str).collect();
+    let jump_owners: Vec<usize> = (0..KEYS)
+        .map(|i| {
+            index_in(
+                &refs,
+                jump.locate(keys::key(i).as_bytes()).expect("non-empty"),
+            )
+        })
+        .collect();
+
+    let weights = [1.0, 2.0, 0.5, 1.0, 3.0, 1.5, 1.0, 2.5];
+    let rv_nodes: Vec<NodeSpec> = weights
+        .iter()
+        .enumerate()
+        .map(|(i, &w)| NodeSpec::new(format!("agent-{i}")).weight(w))
+        .collect();
+    let mut rv = Rendezvous::new();
+    for n in &rv_nodes {
+        rv.add(n.id.clone(), n.weight)?;
+    }
+    let refs: Vec<&str> = rv_nodes.iter().map(|n| n.id.as_str()).collect();
+    let rv_owners: Vec<usize> = (0..KEYS)
+        .map(|i| {
+            index_in(
+                &refs,
+                rv.locate(keys::key(i).as_bytes()).expect("non-empty"),
+            )
+        })
+        .collect();
+
+    // Bounded load: keys assigned in order, each to the first node clockwise with
+    // room under the capacity ⌈(1+ε)·(m+1)·wᵢ/W⌉; loads count the keys so far.
+    let epsilon = 0.25;
+    let bl_nodes: Vec<NodeSpec> = (0..10)
+        .map(|i| NodeSpec::new(format!("node-{i}")).weight(if i < 2 { 2.0 } else { 1.0 }))
+        .collect();
+    let ring = Ring::from_nodes(HashScheme::Xxh3, 160, bl_nodes.iter().cloned())?;
+    let ids: Vec<&str> = ring.nodes().iter().map(|n| n.id()).collect();
+    let refs: Vec<&str> = bl_nodes.iter().map(|n| n.id.as_str()).collect();
+    let mut loads = vec![0u64; ring.len()];
+    let mut bl_owners = Vec::new();
+    for i in 0..KEYS {
+        let position = ring.key_position(keys::key(i).as_bytes());
+        let at = ring.locate_bounded_index(position, &loads, epsilon)? as usize;
+        loads[at] += 1;
+        bl_owners.push(index_in(&refs, ids[at]));
+    }
+    Ok(header(json!({
+        "kind": "alternatives",
+        "jump": { "nodes": jump_ids, "owners": jump_owners },
+        "rendezvous": {
+            "nodes": rv_nodes.iter().map(node_json).collect::<Vec<_>>(),
+            "owners": rv_owners,
+        },
+        "bounded_load": {
+            "hash": "xxh3",
+            "vnodes": 160,
+            "epsilon": epsilon,
+            "nodes": bl_nodes.iter().map(node_json).collect::<Vec<_>>(),
+            "owners": bl_owners,
+        },
+    })))
 }
 
 fn header(extra: Value) -> Value {

@@ -91,5 +91,42 @@ impl fmt::Display for Error {
 
 impl core::error::Error for Error {}
 
+/// The kind of an [`Error`], for bindings that map errors onto their language's own
+/// error types (Python `KeyError`/`ValueError`, JavaScript `RangeError`/`Error`) and
+/// stable codes: one classification instead of one per binding.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// An argument is out of range or otherwise unusable (duplicate id, bad weight,
+    /// bad configuration, mismatched lengths, incompatible structures, bad partition).
+    InvalidArgument,
+    /// No node or member with that id.
+    UnknownNode,
+    /// Nothing to place on.
+    Empty,
+    /// Bounded-load lookup: every node is at capacity.
+    NoCapacity,
+    /// A snapshot that cannot be read.
+    Snapshot,
+}
+
+impl Error {
+    /// This error's [`ErrorKind`].
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            Error::UnknownNode(_) => ErrorKind::UnknownNode,
+            Error::Empty => ErrorKind::Empty,
+            Error::NoCapacity { .. } => ErrorKind::NoCapacity,
+            Error::UnsupportedVersion(_) | Error::CorruptSnapshot(_) => ErrorKind::Snapshot,
+            Error::DuplicateNode(_)
+            | Error::InvalidWeight { .. }
+            | Error::InvalidConfig(_)
+            | Error::LengthMismatch { .. }
+            | Error::Incompatible(_)
+            | Error::PartitionOutOfRange { .. } => ErrorKind::InvalidArgument,
+        }
+    }
+}
+
 /// Shorthand for `Result<T, shoal_core::Error>`.
 pub type Result<T, E = Error> = core::result::Result<T, E>;

@@ -51,7 +51,7 @@ pub mod sim;
 pub mod time;
 pub mod wire;
 
-pub use error::{Error, Result};
+pub use error::{Error, ErrorKind, Result};
 pub use partition::{
     PartitionMode, PartitionMove, PartitionTable, TableConfig, TableSnapshot, TableStats,
 };

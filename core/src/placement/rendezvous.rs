@@ -56,6 +56,21 @@ impl Rendezvous {
     }
 
     /// The score of node `i` for a key hash: `−w / ln(u)`.
+    /// Node ids, sorted (the index of an id here is its node index).
+    pub fn ids(&self) -> impl ExactSizeIterator<Item = &str> {
+        self.nodes.iter().map(|e| e.id.as_str())
+    }
+
+    /// The node index of `id` (its place in [`Rendezvous::ids`]).
+    pub fn index_of(&self, id: &str) -> Option<usize> {
+        self.nodes.binary_search_by(|e| e.id.as_str().cmp(id)).ok()
+    }
+
+    /// The weight of node `id`.
+    pub fn weight_of(&self, id: &str) -> Option<f64> {
+        self.index_of(id).map(|i| self.nodes[i].weight)
+    }
+
     fn score(e: &Entry, position: u64) -> f64 {
         let x = hash::mix64(position ^ e.seed);
         // 53 random bits mapped into the open interval (0, 1).

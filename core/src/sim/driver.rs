@@ -8,86 +8,16 @@ use alloc::vec::Vec;
 use core::net::SocketAddr;
 use core::time::Duration;
 
+use super::agent::{Agent, EventKind};
 use super::classic::Classic;
 use super::net::{addr_of, index_of, Item, Queue};
 use super::report::{Percentiles, Report};
 use super::{Protocol, Scenario, SimConfig};
 use crate::hash::{mix64, node_hash};
-use crate::membership::{Event, Member, MemberTable, Membership, Meta, Status, Transmit};
+use crate::membership::{Member, MemberTable, Membership, Meta, Status, Transmit};
 use crate::rng::Rng;
 use crate::time::Instant;
 use crate::wire::{Codec, CodecConfig, Key, Keyring, ReplayConfig};
-
-enum Agent {
-    Shoal(Box<Membership>),
-    Classic(Box<Classic>),
-}
-
-impl Agent {
-    fn handle_datagram(&mut self, now: Instant, from: SocketAddr, bytes: &[u8]) {
-        match self {
-            Agent::Shoal(m) => {
-                let _ = m.handle_datagram(now, from, bytes);
-            }
-            Agent::Classic(c) => {
-                let _ = c.handle_datagram(now, from, bytes);
-            }
-        }
-    }
-
-    fn handle_timeout(&mut self, now: Instant) {
-        match self {
-            Agent::Shoal(m) => m.handle_timeout(now),
-            Agent::Classic(c) => c.handle_timeout(now),
-        }
-    }
-
-    fn poll_timeout(&self) -> Instant {
-        match self {
-            Agent::Shoal(m) => m.poll_timeout(),
-            Agent::Classic(c) => c.poll_timeout(),
-        }
-    }
-
-    fn poll_transmit(&mut self) -> Option<Transmit> {
-        match self {
-            Agent::Shoal(m) => m.poll_transmit(),
-            Agent::Classic(c) => c.poll_transmit(),
-        }
-    }
-
-    /// Keys this member marked failed since the last call.
-    fn drain_failed(&mut self, out: &mut Vec<u64>) {
-        match self {
-            Agent::Shoal(m) => {
-                while let Some(e) = m.poll_event() {
-                    if let Event::Failed(x) = e {
-                        out.push(x.key());
-                    }
-                }
-            }
-            Agent::Classic(c) => {
-                while let Some(k) = c.poll_failed() {
-                    out.push(k);
-                }
-            }
-        }
-    }
-
-    fn live_count(&self) -> usize {
-        match self {
-            Agent::Shoal(m) => m.table().live(),
-            Agent::Classic(c) => c.live_count(),
-        }
-    }
-
-    fn status_of(&self, key: u64) -> Option<Status> {
-        match self {
-            Agent::Shoal(m) => m.table().get(key).map(|r| r.status()),
-            Agent::Classic(c) => c.status_of(key),
-        }
-    }
-}
 
 /// A crash being watched: who has marked the victim failed, and when.
 struct Watch {
@@ -96,7 +26,7 @@ struct Watch {
     detected: Vec<Option<Duration>>,
 }
 
-struct Driver {
+pub(super) struct Driver {
     cfg: SimConfig,
     now: Instant,
     queue: Queue,
@@ -119,7 +49,12 @@ struct Driver {
     load_bytes: u64,
     lost: u64,
     delivered: u64,
+    event_buf: Vec<(EventKind, u64)>,
     failed_buf: Vec<u64>,
+    /// Record datagrams and events for [`super::Cluster`].
+    pub(super) record: bool,
+    pub(super) messages: Vec<(u32, u32)>,
+    pub(super) events: Vec<super::ClusterEvent>,
 }
 
 fn member_id(i: usize) -> alloc::string::String {
@@ -135,7 +70,7 @@ pub fn run(cfg: &SimConfig) -> Report {
 }
 
 impl Driver {
-    fn new(cfg: SimConfig) -> Driver {
+    pub(super) fn new(cfg: SimConfig) -> Driver {
         let n = cfg.nodes.max(1);
         let keys: Vec<u64> = (0..n).map(|i| node_hash(member_id(i).as_bytes())).collect();
         let index = keys.iter().enumerate().map(|(i, k)| (*k, i)).collect();
@@ -162,7 +97,11 @@ impl Driver {
             load_bytes: 0,
             lost: 0,
             delivered: 0,
+            event_buf: Vec::new(),
             failed_buf: Vec::new(),
+            record: false,
+            messages: Vec::new(),
+            events: Vec::new(),
             cfg,
         }
     }
@@ -179,7 +118,7 @@ impl Driver {
         self.rng.unit()
     }
 
-    fn n(&self) -> usize {
+    pub(super) fn n(&self) -> usize {
         self.agents.len()
     }
 
@@ -198,7 +137,7 @@ impl Driver {
     }
 
     /// Starts member `i`; `converged` gives it the shared converged view.
-    fn start(&mut self, i: usize, converged: bool) {
+    pub(super) fn start(&mut self, i: usize, converged: bool) {
         let now = self.now;
         let seed = self.random();
         let codec = self.codec();
@@ -249,7 +188,7 @@ impl Driver {
         }
     }
 
-    fn setup(&mut self) {
+    pub(super) fn setup(&mut self) {
         let n = self.n();
         let w = self.cfg.warmup;
         match self.cfg.scenario {
@@ -345,7 +284,7 @@ impl Driver {
         }
     }
 
-    fn crash(&mut self, victim: usize) {
+    pub(super) fn crash(&mut self, victim: usize) {
         self.agents[victim] = None;
         self.wake[victim].1 += 1;
         let n = self.n();
@@ -366,9 +305,25 @@ impl Driver {
         while let Some(t) = agent.poll_transmit() {
             out.push(t);
         }
-        self.failed_buf.clear();
-        agent.drain_failed(&mut self.failed_buf);
+        self.event_buf.clear();
+        agent.drain_events(&mut self.event_buf);
         let next = agent.poll_timeout();
+        self.failed_buf.clear();
+        for &(kind, key) in &self.event_buf {
+            if kind == EventKind::Failed {
+                self.failed_buf.push(key);
+            }
+            if self.record {
+                if let Some(&member) = self.index.get(&key) {
+                    self.events.push(super::ClusterEvent {
+                        at: self.now,
+                        observer: i,
+                        kind,
+                        member,
+                    });
+                }
+            }
+        }
         let in_window = self.now >= self.load_window.0 && self.now < self.load_window.1;
         for t in out {
             if in_window {
@@ -378,6 +333,9 @@ impl Driver {
             let Some(to) = index_of(t.to).filter(|&j| j < self.n()) else {
                 continue;
             };
+            if self.record && self.messages.len() < super::cluster::MAX_RECORDED {
+                self.messages.push((i as u32, to as u32));
+            }
             if self.split && self.group[i] != self.group[to] {
                 self.lost += 1;
                 continue;
@@ -430,12 +388,20 @@ impl Driver {
     }
 
     fn main_loop(&mut self) {
-        let end = Instant::ZERO + self.cfg.duration;
-        while let Some((at, item)) = self.queue.pop() {
+        self.run_until(Instant::ZERO + self.cfg.duration);
+    }
+
+    /// Runs every event due at or before `end`; stops early (returning true) when the
+    /// scenario's measurements are complete. Afterwards the clock reads `end` unless
+    /// it stopped early.
+    pub(super) fn run_until(&mut self, end: Instant) -> bool {
+        while let Some(at) = self.queue.peek_time() {
             if at > end {
-                self.now = end;
                 break;
             }
+            let Some((at, item)) = self.queue.pop() else {
+                break;
+            };
             self.now = at;
             match item {
                 Item::Deliver { to, from, bytes } => {
@@ -457,12 +423,14 @@ impl Driver {
                 Item::Action(step) => self.action(step),
                 Item::Check => {
                     if self.check() {
-                        break;
+                        return true;
                     }
                     self.queue.push(at + self.cfg.check_interval, Item::Check);
                 }
             }
         }
+        self.now = self.now.max(end);
+        false
     }
 
     /// Samples the metrics; returns true when the run can stop.
@@ -580,5 +548,64 @@ impl Driver {
             delivered: self.delivered,
             simulated: self.now.saturating_since(Instant::ZERO),
         }
+    }
+}
+
+/// Interactive control, for [`super::Cluster`].
+impl Driver {
+    pub(super) fn now(&self) -> Instant {
+        self.now
+    }
+
+    pub(super) fn is_up(&self, i: usize) -> bool {
+        self.agents.get(i).is_some_and(Option::is_some)
+    }
+
+    /// How `observer` sees `member` (`None`: down observer or unknown member).
+    pub(super) fn status(&self, observer: usize, member: usize) -> Option<Status> {
+        let a = self.agents.get(observer)?.as_ref()?;
+        a.status_of(*self.keys.get(member)?)
+    }
+
+    /// Adds a member slot and starts a fresh member there that knows only member 0.
+    pub(super) fn add_member(&mut self) -> usize {
+        let i = self.n();
+        let key = node_hash(member_id(i).as_bytes());
+        self.keys.push(key);
+        self.index.insert(key, i);
+        self.agents.push(None);
+        self.wake.push((Instant::MAX, 0));
+        self.started.push(self.now);
+        self.group.push(u8::from(self.split && i >= self.n() / 2));
+        self.reached.push(None);
+        for w in &mut self.watches {
+            w.detected.push(None);
+        }
+        self.start(i, false);
+        i
+    }
+
+    /// Member `i` leaves on purpose: it says goodbye, then stops.
+    pub(super) fn leave(&mut self, i: usize) {
+        let now = self.now;
+        if let Some(a) = self.agents[i].as_mut() {
+            a.leave(now);
+            self.after(i);
+            self.agents[i] = None;
+            self.wake[i].1 += 1;
+        }
+    }
+
+    /// Splits the members into halves `[0, n/2)` and `[n/2, n)` (true) or heals.
+    pub(super) fn set_split(&mut self, split: bool) {
+        let half = self.n() / 2;
+        for (i, g) in self.group.iter_mut().enumerate() {
+            *g = u8::from(i >= half);
+        }
+        self.split = split;
+    }
+
+    pub(super) fn is_split(&self) -> bool {
+        self.split
     }
 }

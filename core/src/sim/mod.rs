@@ -13,14 +13,18 @@
 //! [`Membership`]: crate::membership::Membership
 //! [`MemberTable`]: crate::membership::MemberTable
 
+mod agent;
 mod classic;
+mod cluster;
 mod driver;
 mod net;
 mod options;
 mod report;
 pub mod theory;
 
+pub use agent::EventKind;
 pub use classic::{Classic, ClassicConfig};
+pub use cluster::{Cluster, ClusterEvent, MAX_RECORDED};
 pub use driver::run;
 pub use net::{addr_of, index_of, NetConfig};
 pub use options::{InvalidSimOption, SimOptions};

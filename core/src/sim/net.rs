@@ -87,6 +87,11 @@ impl Queue {
         }));
     }
 
+    /// When the next event is due.
+    pub(crate) fn peek_time(&self) -> Option<Instant> {
+        self.heap.peek().map(|Reverse(e)| e.at)
+    }
+
     pub(crate) fn pop(&mut self) -> Option<(Instant, Item)> {
         self.heap.pop().map(|Reverse(e)| (e.at, e.item))
     }

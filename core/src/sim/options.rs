@@ -76,6 +76,26 @@ impl fmt::Display for InvalidSimOption {
     }
 }
 
+impl InvalidSimOption {
+    /// The field in camelCase (`latency_ms` → `latencyMs`), for messages about the
+    /// JavaScript option names.
+    pub fn camel_field(&self) -> String {
+        let mut out = String::new();
+        let mut upper = false;
+        for c in self.field.chars() {
+            if c == '_' {
+                upper = true;
+            } else if upper {
+                out.extend(c.to_uppercase());
+                upper = false;
+            } else {
+                out.push(c);
+            }
+        }
+        out
+    }
+}
+
 fn bad(field: &'static str, problem: String) -> InvalidSimOption {
     InvalidSimOption { field, problem }
 }
@@ -191,6 +211,25 @@ mod tests {
         assert_eq!(cfg.net.latency, want.net.latency);
         assert_eq!(cfg.duration, want.duration);
         assert_eq!(cfg.warmup, want.warmup);
+    }
+
+    #[test]
+    fn camel_field_names_the_javascript_option() {
+        let e = SimOptions {
+            latency_ms: (50.0, 10.0),
+            ..Default::default()
+        }
+        .to_config()
+        .unwrap_err();
+        assert_eq!(e.field, "latency_ms");
+        assert_eq!(e.camel_field(), "latencyMs");
+        let e = SimOptions {
+            nodes: 1,
+            ..Default::default()
+        }
+        .to_config()
+        .unwrap_err();
+        assert_eq!(e.camel_field(), "nodes");
     }
 
     #[test]
