@@ -1,5 +1,6 @@
 //! `shoal agent` (run a member of a cluster) and `shoal status` (ask one for its view).
 
+mod inbox;
 mod keyfile;
 mod output;
 
@@ -8,8 +9,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use shoal_core::membership::Meta;
+use shoal_core::membership::{Meta, PlacementSpec};
 use shoal_core::native::net::{query_status, Impairment, Node, NodeConfig};
+use shoal_core::ring::HashScheme;
 
 /// Arguments of `shoal agent`.
 #[derive(clap::Args)]
@@ -43,6 +45,16 @@ pub struct AgentArgs {
     /// Re-read on SIGHUP (key rotation without a restart).
     #[arg(long)]
     key_file: Option<String>,
+    /// Ring points per unit of weight (XXH3 ring; default 160); every member of a
+    /// cluster must use the same value. With 1, a member of weight 100 has exactly 100
+    /// points.
+    #[arg(long, value_name = "N")]
+    vnodes: Option<u32>,
+    /// Consume routed payloads from the shared-memory bus NAME: the endpoint named
+    /// after this member's id (as a router's `BusTransport` addresses it). Payloads are
+    /// counted and dropped; the count is printed on the `stopped` line.
+    #[arg(long, value_name = "NAME")]
+    bus: Option<String>,
     /// Print events as JSON lines.
     #[arg(long)]
     json: bool,
@@ -86,6 +98,15 @@ pub fn run_agent(a: AgentArgs) -> crate::CliResult {
         weight: a.weight,
         zone: a.zone,
     };
+    if let Some(vnodes) = a.vnodes {
+        if vnodes == 0 {
+            return Err("--vnodes must be at least 1".into());
+        }
+        cfg.placement = PlacementSpec::Ring {
+            scheme: HashScheme::Xxh3,
+            vnodes,
+        };
+    }
     if let Some(path) = &a.key_file {
         cfg.keyring = Some(keyfile::read(path)?);
     }
@@ -95,6 +116,10 @@ pub fn run_agent(a: AgentArgs) -> crate::CliResult {
         jitter: Duration::ZERO,
     };
     let node = Node::start(cfg)?;
+    let inbox = match &a.bus {
+        Some(bus) => Some(inbox::Inbox::start(bus, node.id(), stop.clone())?),
+        None => None,
+    };
     let events = node.events();
     let local = node.status().local.clone();
     if a.json {
@@ -120,11 +145,13 @@ pub fn run_agent(a: AgentArgs) -> crate::CliResult {
             println!("{}", output::event_line(&e, a.json));
         }
     }
+    let received = inbox.map(inbox::Inbox::finish);
     node.leave();
-    if a.json {
-        println!("{}", serde_json::json!({"event": "stopped"}));
-    } else {
-        println!("stopped");
+    match (a.json, received) {
+        (true, Some(n)) => println!("{}", serde_json::json!({"event": "stopped", "received": n})),
+        (true, None) => println!("{}", serde_json::json!({"event": "stopped"})),
+        (false, Some(n)) => println!("stopped received={n}"),
+        (false, None) => println!("stopped"),
     }
     Ok(())
 }
