@@ -1,11 +1,12 @@
 //! `shoal`: command-line front end of shoal.
 //!
 //! Subcommands: `ring analyze`, `partitions sweep|analyze`, `bench ring|bus`, `sim`,
-//! `agent`, `status`, `vectors write|check`.
+//! `agent`, `status`, `demo`, `vectors write|check`.
 
 mod agent;
 mod analyze;
 mod bench;
+mod demo;
 mod keys;
 mod progress;
 mod sim;
@@ -54,6 +55,10 @@ enum Command {
     /// Print a running agent's view: members with status and incarnation, placement
     /// digest, counters of rejected packets.
     Status(agent::StatusArgs),
+    /// The live visualizer: a local cluster of agent processes with routed traffic and
+    /// churn (kill -9, restart), served to a browser as a page, a JSON snapshot
+    /// (/api/state) and server-sent events (/api/events) on 127.0.0.1.
+    Demo(demo::Args),
     /// Shared cross-language test vectors.
     Vectors {
         #[command(subcommand)]
@@ -123,6 +128,7 @@ fn main() {
         Command::Sim(a) => sim::run(a),
         Command::Agent(a) => agent::run_agent(a),
         Command::Status(a) => agent::run_status(a),
+        Command::Demo(a) => demo::run(a),
         Command::Vectors {
             command: VectorsCommand::Write(a),
         } => vectors::write(a),
