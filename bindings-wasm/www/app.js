@@ -273,35 +273,74 @@ class App {
     $('algo-note').textContent = note.join(' ');
   }
 
+  /** The node table (which doubles as the legend with weights) and the legend under
+   *  the ring, keyed by id: a change touches only the rows and cells that differ, so
+   *  100+ nodes stay cheap to update. */
   renderNodes() {
     const c = this.current;
-    const algo = this.algo;
-    const byId = new Map(this.state.nodes.map((n) => [n.id, n]));
+    const noWeights = this.algo.kind === 'jump';
     const countOf = new Map(c.nodes.map((id, i) => [id, c.counts[i]]));
-    const noWeights = algo.kind === 'jump';
-    const rows = [];
-    const legend = [];
-    // layout order (the order nodes were added: bucket order for jump)
-    for (const n of this.state.nodes) {
-      const color = this.palette.color(n.id);
-      const keys = countOf.get(n.id) ?? 0;
-      const share = (c.shares.get(n.id) ?? 0) * 100;
-      const id = escapeHtml(n.id);
-      rows.push(
-        `<tr data-testid="node-row" data-id="${id}"><td><span class="swatch" style="background:${color}"></span>${id}` +
-          `${n.vnodes != null ? ` <small>(${n.vnodes} vnodes)</small>` : ''}${n.zone != null ? ` <small>${escapeHtml(n.zone)}</small>` : ''}</td>` +
-          `<td><input type="range" min="0.1" max="5" step="0.1" value="${n.weight}" data-action="weight" data-id="${id}" aria-label="weight of ${id}"${noWeights ? ' disabled' : ''}>` +
-          `<output>${n.weight}</output></td>` +
-          `<td class="num">${((keys / c.K) * 100).toFixed(2)}%</td><td class="num">${share.toFixed(2)}%</td>` +
-          `<td><button type="button" data-action="remove" data-id="${id}" aria-label="remove ${id}">✕</button></td></tr>`,
-      );
-      legend.push(`<li data-id="${id}"><span class="swatch" style="background:${color}"></span>${id}</li>`);
+    const tbody = $('node-rows');
+    const legend = $('legend');
+    const rows = (this.rows ??= new Map());
+    const live = new Set();
+    this.state.nodes.forEach((n, at) => {
+      live.add(n.id);
+      let r = rows.get(n.id);
+      if (!r) {
+        r = this.makeRow(n.id);
+        rows.set(n.id, r);
+      }
+      setText(r.label, `${n.vnodes != null ? ` (${n.vnodes} vnodes)` : ''}${n.zone != null ? ` ${n.zone}` : ''}`);
+      if (document.activeElement !== r.range && r.range.value !== String(n.weight)) r.range.value = String(n.weight);
+      setText(r.out, String(n.weight));
+      r.range.disabled = noWeights;
+      setText(r.keys, `${(((countOf.get(n.id) ?? 0) / c.K) * 100).toFixed(2)}%`);
+      setText(r.ideal, `${((c.shares.get(n.id) ?? 0) * 100).toFixed(2)}%`);
+      if (tbody.children[at] !== r.tr) tbody.insertBefore(r.tr, tbody.children[at] ?? null);
+      if (legend.children[at] !== r.li) legend.insertBefore(r.li, legend.children[at] ?? null);
+    });
+    for (const [id, r] of rows) {
+      if (!live.has(id)) {
+        r.tr.remove();
+        r.li.remove();
+        rows.delete(id);
+      }
     }
-    // nodes the placement has but the layout does not (should not happen) stay visible
-    for (const id of c.nodes) if (!byId.has(id)) legend.push(`<li>${escapeHtml(id)} (unexpected)</li>`);
-    $('node-rows').innerHTML = rows.join('');
-    $('legend').innerHTML = legend.join('');
-    $('node-total').textContent = `${this.state.nodes.length} nodes`;
+    setText($('node-total'), `${this.state.nodes.length} nodes`);
+  }
+
+  makeRow(id) {
+    const color = this.palette.color(id);
+    const el = (tag, props = {}, ...kids) => {
+      const e = Object.assign(document.createElement(tag), props);
+      e.append(...kids);
+      return e;
+    };
+    const swatch = () => {
+      const s = document.createElement('span');
+      s.className = 'swatch';
+      s.style.background = color;
+      return s;
+    };
+    const label = el('small');
+    const range = el('input', { type: 'range', min: '0.1', max: '5', step: '0.1' });
+    range.dataset.action = 'weight';
+    range.dataset.id = id;
+    range.setAttribute('aria-label', `weight of ${id}`);
+    const out = el('output');
+    const keys = el('td', { className: 'num' });
+    const ideal = el('td', { className: 'num' });
+    const remove = el('button', { type: 'button', textContent: '✕' });
+    remove.dataset.action = 'remove';
+    remove.dataset.id = id;
+    remove.setAttribute('aria-label', `remove ${id}`);
+    const tr = el('tr', {}, el('td', {}, swatch(), id, label), el('td', {}, range, out), keys, ideal, el('td', {}, remove));
+    tr.dataset.testid = 'node-row';
+    tr.dataset.id = id;
+    const li = el('li', {}, swatch(), id);
+    li.dataset.id = id;
+    return { tr, li, label, range, out, keys, ideal };
   }
 
   renderStats() {
@@ -515,6 +554,10 @@ class App {
       algorithms: () => ALGORITHMS.map((a) => a.key),
     };
   }
+}
+
+function setText(el, text) {
+  if (el.textContent !== text) el.textContent = text;
 }
 
 function escapeHtml(s) {

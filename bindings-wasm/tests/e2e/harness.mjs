@@ -138,22 +138,29 @@ export function loadVector(name) {
   return JSON.parse(fs.readFileSync(path.join(REPO, 'tests/vectors', name), 'utf8'));
 }
 
-/** A pixel fingerprint of a canvas: per-channel sums and the RGBA bytes, to count
- *  how many pixels differ between two moments. */
-export async function canvasPixels(page, selector) {
-  return page.$eval(selector, (c) => {
-    const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
-    return Array.from(d);
-  });
+/** Keeps a copy of a canvas's pixels inside the page (a handle, nothing is copied out). */
+export async function canvasSnapshot(page, selector) {
+  return page.evaluateHandle((sel) => {
+    const c = document.querySelector(sel);
+    return c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+  }, selector);
 }
 
-export function countDiff(a, b) {
-  let n = 0;
-  const len = Math.min(a.length, b.length);
-  for (let i = 0; i < len; i += 4) {
-    if (a[i] !== b[i] || a[i + 1] !== b[i + 1] || a[i + 2] !== b[i + 2] || a[i + 3] !== b[i + 3]) n++;
-  }
-  return n + Math.abs(a.length - b.length) / 4;
+/** How many pixels of the canvas differ from a snapshot. */
+export async function canvasDiff(page, selector, snapshot) {
+  return page.evaluate(
+    ([sel, before]) => {
+      const c = document.querySelector(sel);
+      const now = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+      if (now.length !== before.length) return Math.max(now.length, before.length) / 4;
+      let n = 0;
+      for (let i = 0; i < now.length; i += 4) {
+        if (now[i] !== before[i] || now[i + 1] !== before[i + 1] || now[i + 2] !== before[i + 2] || now[i + 3] !== before[i + 3]) n++;
+      }
+      return n;
+    },
+    [selector, snapshot],
+  );
 }
 
 /** Waits for the page to finish one more commit than `before`. */

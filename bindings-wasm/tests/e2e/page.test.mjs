@@ -5,7 +5,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  startServer, launchBrowser, openPage, screenshot, canvasPixels, countDiff, waitRender,
+  startServer, launchBrowser, openPage, screenshot, canvasSnapshot, canvasDiff, waitRender,
 } from './harness.mjs';
 
 let server;
@@ -34,7 +34,7 @@ test('add, reweight and remove nodes: moved % vs ideal, canvas changes, errors s
     assert.equal(s.movedPercent, null);
 
     // add a node through the form
-    const pixelsBefore = await canvasPixels(page, '#ring-canvas');
+    const pixelsBefore = await canvasSnapshot(page, '#ring-canvas');
     await page.click('#add-node');
     await waitRender(page, s.renders);
     s = await stats(page);
@@ -47,8 +47,7 @@ test('add, reweight and remove nodes: moved % vs ideal, canvas changes, errors s
     assert.ok(Math.abs(moved - ideal) < 5, `moved ${moved}% should be close to the ideal ${ideal}%`);
     assert.equal(moved, s.movedPercent);
     assert.match(await page.textContent('#moved-percent'), /^\d+\.\d\d%$/);
-    const pixelsAfter = await canvasPixels(page, '#ring-canvas');
-    const changed = countDiff(pixelsBefore, pixelsAfter);
+    const changed = await canvasDiff(page, '#ring-canvas', pixelsBefore);
     assert.ok(changed > 1000, `ring canvas changed in ${changed} pixels`);
     await screenshot(page, 'ring-add-node');
 
@@ -100,7 +99,7 @@ test('re-render at 100 nodes × 160 vnodes after adding one node', { timeout: 12
     s = await stats(page);
     assert.equal(s.nodes, 100);
     assert.equal(s.points, 16_000);
-    const before = await canvasPixels(page, '#ring-canvas');
+    const before = await canvasSnapshot(page, '#ring-canvas');
     const times = [];
     for (let i = 0; i < 3; i++) {
       s = await stats(page);
@@ -122,9 +121,63 @@ test('re-render at 100 nodes × 160 vnodes after adding one node', { timeout: 12
         `${times[0].toFixed(1)} ms (then ${times.slice(1).map((t) => t.toFixed(1)).join(', ')} ms at 101, 102 nodes); ` +
         `update ${s.lastUpdateMs.toFixed(1)} ms, draw ${s.lastDrawMs.toFixed(1)} ms, next frame ${s.lastFrameMs?.toFixed(1)} ms`,
     );
-    const after = await canvasPixels(page, '#ring-canvas');
-    assert.ok(countDiff(before, after) > 500);
+    const changedPixels = await canvasDiff(page, '#ring-canvas', before);
+    assert.ok(changedPixels > 500, `ring canvas changed in ${changedPixels} pixels`);
     await screenshot(page, 'ring-100x160');
+    assert.deepEqual(page.problems, []);
+  } finally {
+    await page.context().close();
+  }
+});
+
+test('every algorithm: switch, add, reweight and remove through the controls', { timeout: 120_000 }, async () => {
+  const page = await openPage(browser, server.url);
+  try {
+    const algorithms = await page.$$eval('#algorithm option', (os) => os.map((o) => o.value));
+    assert.deepEqual(algorithms, ['ring-xxh3', 'ring-ketama', 'table-classic', 'table-balanced', 'bounded', 'jump', 'rendezvous']);
+    for (const algorithm of algorithms) {
+      let s = await stats(page);
+      if ((await page.inputValue('#algorithm')) !== algorithm) {
+        await page.selectOption('#algorithm', algorithm);
+        await waitRender(page, s.renders);
+        s = await stats(page);
+      }
+      assert.equal(s.algorithm, algorithm);
+      assert.equal(s.nodes, 8);
+      assert.equal(await page.isVisible('#table-panel'), algorithm.startsWith('table-'), `grid only for tables (${algorithm})`);
+      assert.equal(await page.isVisible('#epsilon'), algorithm === 'bounded');
+
+      const px = await canvasSnapshot(page, '#ring-canvas');
+      await page.click('#add-node');
+      await waitRender(page, s.renders);
+      s = await stats(page);
+      assert.equal(s.nodes, 9, `${algorithm}: add`);
+      assert.ok(Math.abs(s.idealPercent - 100 / 9) < 1e-6, `${algorithm}: ideal ${s.idealPercent}`);
+      assert.ok(s.movedPercent > 0, `${algorithm}: moved ${s.movedPercent}`);
+      assert.ok((await canvasDiff(page, '#ring-canvas', px)) > 200, `${algorithm}: canvas changed`);
+
+      const slider = page.locator('input[data-action="weight"][data-id="node-1"]');
+      if (algorithm === 'jump') {
+        assert.equal(await slider.isDisabled(), true, 'jump hash has no weights');
+      } else {
+        await slider.fill('2');
+        await waitRender(page, s.renders);
+        s = await stats(page);
+        assert.ok(Math.abs(s.idealPercent - (2 / 10 - 1 / 9) * 100) < 1e-6, `${algorithm}: ideal after reweight ${s.idealPercent}`);
+        assert.ok(s.movedPercent > 0, `${algorithm}: reweight moved keys`);
+      }
+      const last = (await page.evaluate(() => window.shoalDebug.layout())).nodes.at(-1).id;
+      await page.click(`button[data-action="remove"][data-id="${last}"]`);
+      await waitRender(page, s.renders);
+      s = await stats(page);
+      assert.equal(s.nodes, 8, `${algorithm}: remove`);
+      if (algorithm !== 'jump') {
+        await page.locator('input[data-action="weight"][data-id="node-1"]').fill('1');
+        await waitRender(page, s.renders);
+      }
+      assert.equal(await page.isHidden('#error-box'), true, `${algorithm}: ${await page.textContent('#error-list')}`);
+      if (algorithm === 'table-balanced' || algorithm === 'rendezvous') await screenshot(page, `algorithm-${algorithm}`);
+    }
     assert.deepEqual(page.problems, []);
   } finally {
     await page.context().close();
