@@ -35,7 +35,7 @@ async function waitConverged(page, check, what) {
   }
 }
 
-test('gossip view converges after a crash and after a restart', { timeout: 180_000 }, async () => {
+test('gossip view converges after a crash, a restart, a join, a partition and a leave', { timeout: 180_000 }, async () => {
   const page = await openPage(browser, server.url);
   try {
     await page.fill('#gossip-nodes', '24');
@@ -89,6 +89,23 @@ test('gossip view converges after a crash and after a restart', { timeout: 180_0
     assert.equal(g.converged, true, 'the joined member becomes known to all by stepping');
     assert.ok(g.members.every((m) => m.view === 'alive'));
     await screenshot(page, 'gossip-after-join', '#gossip-panel');
+
+    // partition: the halves declare each other failed; heal: everyone alive again
+    await page.click('#gossip-partition');
+    assert.equal(await page.getAttribute('#gossip-summary', 'data-partitioned'), 'true');
+    await page.click('#gossip-play');
+    await page.waitForFunction(() => Number(document.querySelector('#gossip-summary').dataset.failed) > 0, null, { timeout: 60_000 });
+    assert.equal(await page.getAttribute('#gossip-converged', 'data-converged'), 'false');
+    await screenshot(page, 'gossip-partitioned', '#gossip-panel');
+    await page.click('#gossip-heal');
+    await waitConverged(page, "return !g.partitioned && g.members.every((m) => m.up && m.view === 'alive')", 'after heal');
+
+    // a graceful leave is seen as left
+    await page.selectOption('#gossip-member', '5');
+    await page.click('#gossip-leave');
+    await waitConverged(page, "return g.members[5].view === 'left' && !g.members[5].up", 'after leave');
+    await page.click('#gossip-play');
+    assert.match(await page.textContent('#gossip-log'), /node-5 left/);
     assert.deepEqual(page.problems, []);
   } finally {
     await page.context().close();
