@@ -195,11 +195,8 @@ export class LivePanel {
     const placed = placedMembers(s);
     const ids = [...new Set([...placed.map((m) => m.id), ...Object.keys(per)])];
     const counts = ids.map((id) => per[id] ?? 0);
-    const total = counts.reduce((a, b) => a + b, 0);
-    const W = placed.reduce((a, m) => a + m.weight, 0);
-    const weightOf = new Map(placed.map((m) => [m.id, m.weight]));
-    const expected = ids.map((id) => (W > 0 ? (total * (weightOf.get(id) ?? 0)) / W : 0));
-    this.traffic.setData({ ids, counts, expected });
+    // counts are cumulative since the demo started, so no "ideal share" line here
+    this.traffic.setData({ ids, counts });
     this.traffic.draw();
     const b = balance(ids, counts);
     const t = s.traffic || {};
