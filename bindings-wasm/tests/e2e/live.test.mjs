@@ -18,7 +18,7 @@ function demoMissing() {
   if (!fs.existsSync(SHOAL)) return `${SHOAL} does not exist (cargo build --release -p shoal-cli)`;
   const r = spawnSync(SHOAL, ['demo', '--help'], { timeout: 15_000, encoding: 'utf8' });
   if (r.error) return `${SHOAL} demo --help: ${r.error.message}`;
-  if (r.status !== 0) return `${SHOAL} has no demo subcommand yet (demo --help exited ${r.status})`;
+  if (r.status !== 0 || !/shoal demo/.test(r.stdout)) return `${SHOAL} has no demo subcommand yet (demo --help exited ${r.status})`;
   return null;
 }
 
