@@ -15,11 +15,21 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip -q --disable-pip-version-check
 
-.PHONY: demo test setup-rust setup-python setup-node setup-wasm wasm test-wasm python node lint test-rust test-python test-node loom nostd vectors-check bench bench-bus bench-cluster bench-route bench-python bench-node vectors ketama-vectors fuzz clean
+.PHONY: demo analysis test setup-rust setup-python setup-node setup-wasm setup-browser wasm test-wasm test-browser python node lint test-rust test-python test-node loom nostd vectors-check bench bench-bus bench-cluster bench-route bench-python bench-node vectors ketama-vectors fuzz clean
 
-## demo: analysis of a 100-node ring, the source's partition figure (out/partitions.svg),
-## and simulated gossip: 1000 members joining, a crash detected among 100
-demo: setup-rust
+## demo: the live cluster view: builds the WASM package and the `shoal` binary, then
+## `shoal demo` runs agent processes on loopback with routed traffic over the bus and
+## churn (kill -9, restart), serves the visualizer on 127.0.0.1 and prints its URL.
+## Ctrl-C stops everything and removes the shared-memory segments.
+DEMO_AGENTS ?= 5
+DEMO_PORT ?= 0
+demo: setup-rust wasm
+	$(CARGO) build --release -p shoal-cli
+	$(SHOAL) demo --agents $(DEMO_AGENTS) --port $(DEMO_PORT) --web bindings-wasm/www
+
+## analysis: a 100-node ring's balance and movement, the source's partition figure
+## (out/partitions.svg), and simulated gossip: 1000 members joining, a crash among 100
+analysis: setup-rust
 	$(CARGO) build --release -p shoal-cli
 	@mkdir -p $(OUT)
 	$(SHOAL) ring analyze --nodes 100 --vnodes 160 --keys 1000000
@@ -30,7 +40,7 @@ demo: setup-rust
 	$(SHOAL) sim --nodes 100 --scenario crash
 
 ## test: everything CI checks
-test: setup-rust lint test-rust loom nostd vectors-check test-python test-node test-wasm
+test: setup-rust lint test-rust loom nostd vectors-check test-python test-node test-wasm test-browser
 
 setup-rust:
 	@rustup target list --installed | grep -qx $(NOSTD_TARGET) || rustup target add $(NOSTD_TARGET)
@@ -74,6 +84,21 @@ test-wasm: wasm setup-node
 		$(CARGO) test -p shoal-wasm --target $(WASM_TARGET)
 	cd bindings-node && SHOAL_TEST_WASM=1 node --test tests/vectors.test.js
 	bindings-node/node_modules/.bin/tsc -p bindings-wasm
+
+## setup-browser: Debian's chromium for the browser tests (playwright-core drives it;
+## no browser download), and the e2e tests' npm packages from their lock file
+setup-browser:
+	@command -v chromium >/dev/null || { apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+	@test bindings-wasm/node_modules/.ci-stamp -nt bindings-wasm/package-lock.json || \
+		(cd bindings-wasm && npm install --no-audit --no-fund && touch node_modules/.ci-stamp)
+
+## test-browser: the visualizer end to end in headless chromium: vectors for every
+## algorithm, add-node render time at 100 x 160, gossip view, live mode against a
+## running `shoal demo` (screenshots in out/screenshots/)
+test-browser: wasm setup-browser
+	$(CARGO) build --release -p shoal-cli
+	cd bindings-wasm && node --test tests/e2e/
 
 ## python: build and install the Python package the way users do
 python: setup-rust setup-python
