@@ -83,6 +83,7 @@ test-wasm: wasm setup-node
 	CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=$(CURDIR)/.tools/bin/wasm-bindgen-test-runner \
 		$(CARGO) test -p shoal-wasm --target $(WASM_TARGET)
 	cd bindings-node && SHOAL_TEST_WASM=1 node --test tests/vectors.test.js
+	node --test bindings-wasm/tests/readme.test.cjs
 	bindings-node/node_modules/.bin/tsc -p bindings-wasm
 
 ## setup-browser: Debian's chromium for the browser tests (playwright-core drives it;
