@@ -15,7 +15,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip -q --disable-pip-version-check
 
-.PHONY: demo analysis test setup-rust setup-python setup-node setup-wasm setup-browser wasm test-wasm test-browser python node lint test-rust test-python test-node loom nostd vectors-check bench bench-bus bench-cluster bench-route bench-python bench-node vectors ketama-vectors fuzz clean
+.PHONY: demo analysis test setup-rust setup-python setup-node setup-wasm setup-browser wasm test-wasm test-browser python node lint test-rust test-python test-node loom nostd vectors-check bench bench-bus bench-cluster bench-route bench-python bench-node bench-wasm vectors ketama-vectors fuzz clean
 
 ## demo: the live cluster view: builds the WASM package and the `shoal` binary, then
 ## `shoal demo` runs agent processes on loopback with routed traffic over the bus and
@@ -132,6 +132,10 @@ test-node: node python
 bench-node: node
 	node bindings-node/bench/lookups.js
 	node bindings-node/bench/roundtrip.js
+
+## bench-wasm: ring lookups in Node: the WASM package vs the native addon vs npm hashring
+bench-wasm: wasm node
+	node bindings-wasm/bench/lookups.cjs
 
 ## loom: model-check the pool's free lists and lanes under every interleaving (loom)
 loom:

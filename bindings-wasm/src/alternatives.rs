@@ -49,12 +49,13 @@ impl JumpHash {
     }
 
     /// The node that owns `key`, or `null` when there are none.
-    #[wasm_bindgen]
+    #[wasm_bindgen(unchecked_return_type = "string | null")]
     pub fn locate(
         &self,
         #[wasm_bindgen(unchecked_param_type = "string | Uint8Array")] key: JsValue,
-    ) -> JsResult<Option<String>> {
-        Ok(Placement::locate(&self.inner, &key_bytes(&key)?).map(Into::into))
+    ) -> JsResult<JsValue> {
+        Ok(Placement::locate(&self.inner, &key_bytes(&key)?)
+            .map_or(JsValue::NULL, JsValue::from_str))
     }
 
     /// Node indices owning `sampleKey(0..count)`.
@@ -104,12 +105,13 @@ impl Rendezvous {
     }
 
     /// The node that owns `key`, or `null` when there are none.
-    #[wasm_bindgen]
+    #[wasm_bindgen(unchecked_return_type = "string | null")]
     pub fn locate(
         &self,
         #[wasm_bindgen(unchecked_param_type = "string | Uint8Array")] key: JsValue,
-    ) -> JsResult<Option<String>> {
-        Ok(Placement::locate(&self.inner, &key_bytes(&key)?).map(Into::into))
+    ) -> JsResult<JsValue> {
+        Ok(Placement::locate(&self.inner, &key_bytes(&key)?)
+            .map_or(JsValue::NULL, JsValue::from_str))
     }
 
     /// Node indices owning `sampleKey(0..count)`.

@@ -129,17 +129,25 @@ impl PartitionTable {
 
     /// The owner of a partition (`null` when the table is empty; `RangeError` past
     /// the last partition).
-    pub fn owner(&self, partition: u32) -> JsResult<Option<String>> {
-        Ok(self.inner.owner(partition).or_throw()?.map(Into::into))
+    #[wasm_bindgen(unchecked_return_type = "string | null")]
+    pub fn owner(&self, partition: u32) -> JsResult<JsValue> {
+        Ok(self
+            .inner
+            .owner(partition)
+            .or_throw()?
+            .map_or(JsValue::NULL, JsValue::from_str))
     }
 
     /// The owner of a key (`null` when the table is empty).
-    #[wasm_bindgen]
+    #[wasm_bindgen(unchecked_return_type = "string | null")]
     pub fn locate(
         &self,
         #[wasm_bindgen(unchecked_param_type = "string | Uint8Array")] key: JsValue,
-    ) -> JsResult<Option<String>> {
-        Ok(self.inner.locate(key_bytes(&key)?).map(Into::into))
+    ) -> JsResult<JsValue> {
+        Ok(self
+            .inner
+            .locate(key_bytes(&key)?)
+            .map_or(JsValue::NULL, JsValue::from_str))
     }
 
     /// The owner of every partition (`null` when the table is empty).

@@ -1,6 +1,8 @@
 //! `Ring`: the weighted consistent-hash ring, plus what the visualizer draws (points,
 //! owners of the sample keys, bounded-load assignment).
 
+use std::cell::RefCell;
+
 use js_sys::{Array, BigUint64Array, Float64Array, Uint32Array};
 use shoal_core::hash::sample_key;
 use shoal_core::ring::HashScheme;
@@ -17,6 +19,9 @@ use crate::js::{object, opt_str, record, strings};
 #[wasm_bindgen]
 pub struct Ring {
     inner: shoal_core::Ring,
+    /// The node ids as JavaScript strings, made on first use after each change:
+    /// lookups hand out these instead of decoding a fresh string per key.
+    ids: RefCell<Option<Vec<JsValue>>>,
 }
 
 /// The most sample keys one call takes (16 Mi): bounds the memory a call allocates.
@@ -33,6 +38,32 @@ pub fn sample_count(count: u32) -> JsResult<u32> {
 }
 
 impl Ring {
+    fn wrap(inner: shoal_core::Ring) -> Ring {
+        Ring {
+            inner,
+            ids: RefCell::new(None),
+        }
+    }
+
+    /// The core ring for a change: forgets the cached id strings.
+    fn core_mut(&mut self) -> &mut shoal_core::Ring {
+        *self.ids.get_mut() = None;
+        &mut self.inner
+    }
+
+    /// Calls `f` with the node ids as JavaScript strings (made once per layout).
+    fn with_ids<T>(&self, f: impl FnOnce(&[JsValue]) -> T) -> T {
+        let mut ids = self.ids.borrow_mut();
+        let ids = ids.get_or_insert_with(|| {
+            self.inner
+                .nodes()
+                .iter()
+                .map(|n| JsValue::from_str(n.id()))
+                .collect()
+        });
+        f(ids)
+    }
+
     fn nonempty(&self) -> JsResult<()> {
         if self.inner.is_empty() {
             return Err(Kind::Empty.error("the ring has no nodes"));
@@ -94,7 +125,7 @@ impl Ring {
             None => scheme.default_vnodes(),
         };
         let inner = shoal_core::Ring::with_scheme(scheme, vnodes).or_throw()?;
-        Ok(Ring { inner })
+        Ok(Ring::wrap(inner))
     }
 
     /// The hash scheme: `"xxh3"` or `"ketama"`.
@@ -146,18 +177,18 @@ impl Ring {
             vnodes: o.u32("vnodes")?,
             zone: o.string("zone")?,
         };
-        self.inner.add(spec).or_throw()
+        self.core_mut().add(spec).or_throw()
     }
 
     /// Removes a node (`RangeError` `ERR_SHOAL_UNKNOWN_NODE` if absent).
     pub fn remove(&mut self, id: &str) -> JsResult<()> {
-        self.inner.remove(id).map(drop).or_throw()
+        self.core_mut().remove(id).map(drop).or_throw()
     }
 
     /// Changes a node's weight (its points are recomputed).
     #[wasm_bindgen(js_name = setWeight)]
     pub fn set_weight(&mut self, id: &str, weight: f64) -> JsResult<()> {
-        self.inner.set_weight(id, weight).or_throw()
+        self.core_mut().set_weight(id, weight).or_throw()
     }
 
     /// Whether a node with this id is on the ring.
@@ -197,12 +228,16 @@ impl Ring {
     }
 
     /// The node that owns `key`, or `null` on an empty ring.
-    #[wasm_bindgen]
+    #[wasm_bindgen(unchecked_return_type = "string | null")]
     pub fn locate(
         &self,
         #[wasm_bindgen(unchecked_param_type = "string | Uint8Array")] key: JsValue,
-    ) -> JsResult<Option<String>> {
-        Ok(self.inner.locate(key_bytes(&key)?).map(Into::into))
+    ) -> JsResult<JsValue> {
+        let position = self.inner.key_position(&key_bytes(&key)?);
+        Ok(match self.inner.locate_index(position) {
+            Some(i) => self.with_ids(|ids| ids[i as usize].clone()),
+            None => JsValue::NULL,
+        })
     }
 
     /// `n` distinct nodes for `key`, owner first (fewer if the ring has fewer nodes);
@@ -242,15 +277,17 @@ impl Ring {
         if !Array::is_array(&keys) {
             return Err(wrong_type("keys", "an array of keys or a BigUint64Array"));
         }
-        let nodes = self.inner.nodes();
-        let out = Array::new();
-        for k in Array::from(&keys).iter() {
-            let position = self.inner.key_position(&key_bytes(&k)?);
-            // The ring is not empty (checked above), so every key has an owner.
-            let i = self.inner.locate_index(position).unwrap_or(0) as usize;
-            out.push(&JsValue::from_str(nodes[i].id()));
-        }
-        Ok(out.into())
+        let keys = Array::from(&keys);
+        let out = Array::new_with_length(keys.length());
+        self.with_ids(|ids| {
+            for (at, k) in keys.iter().enumerate() {
+                let position = self.inner.key_position(&key_bytes(&k)?);
+                // The ring is not empty (checked above), so every key has an owner.
+                let i = self.inner.locate_index(position).unwrap_or(0) as usize;
+                out.set(at as u32, ids[i].clone());
+            }
+            Ok(out.into())
+        })
     }
 
     /// Node indices owning `sampleKey(0..count)` (the shared vectors' key rule), for
@@ -369,6 +406,7 @@ impl Ring {
     pub fn copy(&self) -> Ring {
         Ring {
             inner: self.inner.clone(),
+            ids: RefCell::new(None),
         }
     }
 

@@ -73,8 +73,8 @@ fn string_and_byte_keys_agree() {
         let k = sample_key(f64::from(i)).unwrap();
         let bytes: JsValue = Uint8Array::from(k.as_bytes()).into();
         assert_eq!(
-            r.locate(k.clone().into()).unwrap(),
-            r.locate(bytes.clone()).unwrap()
+            r.locate(k.clone().into()).unwrap().as_string().unwrap(),
+            r.locate(bytes.clone()).unwrap().as_string().unwrap()
         );
         assert_eq!(r.key_hash(k.into()).unwrap(), r.key_hash(bytes).unwrap());
     }
@@ -87,7 +87,10 @@ fn sample_owners_match_single_lookups() {
     let owners = r.sample_owners(500).unwrap().to_vec();
     for (i, o) in owners.iter().enumerate() {
         let k = sample_key(i as f64).unwrap();
-        assert_eq!(r.locate(k.into()).unwrap().unwrap(), nodes[*o as usize]);
+        assert_eq!(
+            r.locate(k.into()).unwrap().as_string().unwrap(),
+            nodes[*o as usize]
+        );
     }
     let t = PartitionTable::new(
         Some(Array::of3(&"a".into(), &"b".into(), &"c".into()).into()),
@@ -107,7 +110,10 @@ fn sample_owners_match_single_lookups() {
     let sample = t.sample_owners(300).unwrap().to_vec();
     for (i, o) in sample.iter().enumerate() {
         let k = sample_key(i as f64).unwrap();
-        assert_eq!(t.locate(k.into()).unwrap().unwrap(), members[*o as usize]);
+        assert_eq!(
+            t.locate(k.into()).unwrap().as_string().unwrap(),
+            members[*o as usize]
+        );
     }
     let mut j = JumpHash::new();
     let mut rv = Rendezvous::new();
@@ -118,10 +124,11 @@ fn sample_owners_match_single_lookups() {
     for (alg_owners, locate) in [
         (
             j.sample_owners(100).unwrap().to_vec(),
-            &(|k: String| j.locate(k.into()).unwrap().unwrap()) as &dyn Fn(String) -> String,
+            &(|k: String| j.locate(k.into()).unwrap().as_string().unwrap())
+                as &dyn Fn(String) -> String,
         ),
         (rv.sample_owners(100).unwrap().to_vec(), &|k: String| {
-            rv.locate(k.into()).unwrap().unwrap()
+            rv.locate(k.into()).unwrap().as_string().unwrap()
         }),
     ] {
         for (i, o) in alg_owners.iter().enumerate() {
@@ -214,4 +221,25 @@ fn gossip_sim_detects_a_crash_and_heals_a_partition() {
     assert!(g.advance(-1.0).is_err());
     assert!(GossipSim::new(Some(obj(&[("protocol", "raft".into())]))).is_err());
     assert!(GossipSim::new(Some(obj(&[("nodes", 5000.into())]))).is_err());
+}
+
+#[wasm_bindgen_test]
+fn lookups_follow_every_change() {
+    // Owners come from cached id strings: every change must refresh them.
+    let mut r = ring(3);
+    let key: JsValue = "user:42".into();
+    let before = r.locate(key.clone()).unwrap().as_string().unwrap();
+    r.remove(&before).unwrap();
+    let after = r.locate(key.clone()).unwrap().as_string().unwrap();
+    assert_ne!(after, before);
+    r.add(before.clone(), None).unwrap();
+    assert_eq!(r.locate(key.clone()).unwrap().as_string().unwrap(), before);
+    r.set_weight(&before, 0.001).unwrap();
+    let many = r.locate_many(Array::of1(&key).into()).unwrap();
+    let single = r.locate(key).unwrap();
+    assert_eq!(Array::from(&many).get(0), single);
+    let mut copy = r.copy();
+    copy.remove(&single.as_string().unwrap()).unwrap();
+    assert_ne!(copy.locate("user:42".into()).unwrap(), single);
+    assert_eq!(r.locate("user:42".into()).unwrap(), single);
 }

@@ -5,7 +5,7 @@ import { GossipSim, PartitionTable, Ring, sampleKey, simulate } from '../pkg-nod
 const ring = new Ring(160, 'xxh3')
 ring.add('a', { weight: 2, zone: 'z1' })
 ring.add('b')
-const owner: string | undefined = ring.locate(new Uint8Array([1, 2, 3]))
+const owner: string | null = ring.locate(new Uint8Array([1, 2, 3]))
 const hash: bigint = ring.keyHash('user:42')
 const replicas: string[] = ring.locateN(sampleKey(1), 2, true)
 const batch: string[] | Uint32Array = ring.locateMany(['x', 'y'])
