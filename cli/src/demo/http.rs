@@ -56,19 +56,21 @@ pub fn start(port: u16, web: PathBuf, shared: Arc<Shared>) -> io::Result<Server>
             while !shared.stopping() {
                 match listener.accept() {
                     Ok((stream, _)) => {
-                        let (shared, web, active) = (shared.clone(), web.clone(), active.clone());
                         if active.fetch_add(1, Ordering::AcqRel) >= MAX_CONNECTIONS {
                             active.fetch_sub(1, Ordering::AcqRel);
                             let _ = refuse(stream);
                             continue;
                         }
+                        let (shared, web, done) = (shared.clone(), web.clone(), active.clone());
                         let spawned = std::thread::Builder::new()
                             .name("shoal-demo-conn".into())
                             .spawn(move || {
                                 let _ = serve(stream, &web, &shared);
-                                active.fetch_sub(1, Ordering::AcqRel);
+                                done.fetch_sub(1, Ordering::AcqRel);
                             });
                         if let Err(e) = spawned {
+                            // The connection was counted but will never be served.
+                            active.fetch_sub(1, Ordering::AcqRel);
                             eprintln!("shoal demo: http: no thread for a connection: {e}");
                         }
                     }
