@@ -313,7 +313,7 @@ impl Driver {
             if kind == EventKind::Failed {
                 self.failed_buf.push(key);
             }
-            if self.record {
+            if self.record && self.events.len() < super::cluster::MAX_RECORDED {
                 if let Some(&member) = self.index.get(&key) {
                     self.events.push(super::ClusterEvent {
                         at: self.now,
