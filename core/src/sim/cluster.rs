@@ -253,7 +253,10 @@ mod tests {
         assert_eq!(c.take_messages().len(), MAX_RECORDED);
         c.advance(Duration::from_secs(1));
         let fresh = c.take_messages().len();
-        assert!(fresh > 0 && fresh < MAX_RECORDED, "recording resumes after a take");
+        assert!(
+            fresh > 0 && fresh < MAX_RECORDED,
+            "recording resumes after a take"
+        );
     }
 
     #[test]
