@@ -12,6 +12,13 @@ use crate::errors::{JsResult, Kind, OrThrow};
 use crate::js::strings;
 use crate::ring::sample_count;
 
+/// The owner of `key` under `placement`, or `null` when it has no nodes.
+fn locate_in(placement: &impl Placement, key: &JsValue) -> JsResult<JsValue> {
+    Ok(placement
+        .locate(&key_bytes(key)?)
+        .map_or(JsValue::NULL, JsValue::from_str))
+}
+
 fn empty() -> JsValue {
     Kind::Empty.error("there are no nodes to place on")
 }
@@ -54,8 +61,7 @@ impl JumpHash {
         &self,
         #[wasm_bindgen(unchecked_param_type = "string | Uint8Array")] key: JsValue,
     ) -> JsResult<JsValue> {
-        Ok(Placement::locate(&self.inner, &key_bytes(&key)?)
-            .map_or(JsValue::NULL, JsValue::from_str))
+        locate_in(&self.inner, &key)
     }
 
     /// Node indices owning `sampleKey(0..count)`.
@@ -110,8 +116,7 @@ impl Rendezvous {
         &self,
         #[wasm_bindgen(unchecked_param_type = "string | Uint8Array")] key: JsValue,
     ) -> JsResult<JsValue> {
-        Ok(Placement::locate(&self.inner, &key_bytes(&key)?)
-            .map_or(JsValue::NULL, JsValue::from_str))
+        locate_in(&self.inner, &key)
     }
 
     /// Node indices owning `sampleKey(0..count)`.

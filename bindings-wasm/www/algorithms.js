@@ -190,29 +190,57 @@ class TablePlacement {
   }
 }
 
-class JumpPlacement {
-  constructor(shoal, algo, nodes) {
-    this.shoal = shoal;
-    this.algo = algo;
-    this.jump = new shoal.JumpHash();
-    try {
-      for (const n of nodes) this.jump.push(n.id);
-    } catch (e) {
-      this.jump.free();
-      throw e;
-    }
-    this.nodes = this.jump.nodes;
-    this.note = null;
-  }
+/** What jump and rendezvous share: a WASM object (`this.impl`) that only names owners
+ *  (no points on a circle, no replicas, no partitions), hashed with xxh3. */
+class OwnersOnlyPlacement {
   get hashName() {
     return 'xxh3';
   }
   get hasReplicas() {
     return false;
   }
+  sampleOwners(count) {
+    if (this.nodes.length === 0) return new Uint32Array(0);
+    return this.impl.sampleOwners(count);
+  }
+  locate(key) {
+    return this.impl.locate(key);
+  }
+  locateMany(keys) {
+    return keys.map((k) => this.impl.locate(k));
+  }
+  replicas() {
+    return null;
+  }
+  points() {
+    return null;
+  }
+  partitionOwners() {
+    return null;
+  }
+  free() {
+    this.impl.free();
+  }
+}
+
+class JumpPlacement extends OwnersOnlyPlacement {
+  constructor(shoal, algo, nodes) {
+    super();
+    this.shoal = shoal;
+    this.algo = algo;
+    this.impl = new shoal.JumpHash();
+    try {
+      for (const n of nodes) this.impl.push(n.id);
+    } catch (e) {
+      this.impl.free();
+      throw e;
+    }
+    this.nodes = this.impl.nodes;
+    this.note = null;
+  }
   add(node) {
-    this.jump.push(node.id);
-    this.nodes = this.jump.nodes;
+    this.impl.push(node.id);
+    this.nodes = this.impl.nodes;
     this.note = null;
   }
   /** Jump hash can only drop its last bucket; removing another node means a new
@@ -220,112 +248,63 @@ class JumpPlacement {
   remove(id) {
     const at = this.nodes.indexOf(id);
     if (at === this.nodes.length - 1) {
-      this.jump.pop();
+      this.impl.pop();
       this.note = null;
     } else {
       const rest = this.nodes.filter((x) => x !== id);
       const j = new this.shoal.JumpHash();
       for (const x of rest) j.push(x);
-      this.jump.free();
-      this.jump = j;
+      this.impl.free();
+      this.impl = j;
       this.note =
         at < 0
           ? null
           : `jump hash can only remove its last bucket: removing ${id} (bucket ${at}) renumbered every later node`;
     }
-    this.nodes = this.jump.nodes;
+    this.nodes = this.impl.nodes;
   }
   setWeight() {
     throw new RangeError('jump hash has no weights (every bucket gets an equal share)');
   }
-  sampleOwners(count) {
-    if (this.nodes.length === 0) return new Uint32Array(0);
-    return this.jump.sampleOwners(count);
-  }
-  locate(key) {
-    return this.jump.locate(key);
-  }
-  locateMany(keys) {
-    return keys.map((k) => this.jump.locate(k));
-  }
-  replicas() {
-    return null;
-  }
-  points() {
-    return null;
-  }
-  partitionOwners() {
-    return null;
-  }
-  free() {
-    this.jump.free();
-  }
 }
 
-class RendezvousPlacement {
+class RendezvousPlacement extends OwnersOnlyPlacement {
   constructor(shoal, algo, nodes) {
+    super();
     this.algo = algo;
-    this.r = new shoal.Rendezvous();
+    this.impl = new shoal.Rendezvous();
     this.weights = new Map();
     try {
       for (const n of nodes) {
-        this.r.add(n.id, n.weight);
+        this.impl.add(n.id, n.weight);
         this.weights.set(n.id, n.weight);
       }
     } catch (e) {
-      this.r.free();
+      this.impl.free();
       throw e;
     }
-    this.nodes = this.r.nodes;
-  }
-  get hashName() {
-    return 'xxh3';
-  }
-  get hasReplicas() {
-    return false;
+    this.nodes = this.impl.nodes;
   }
   add(node) {
-    this.r.add(node.id, node.weight);
+    this.impl.add(node.id, node.weight);
     this.weights.set(node.id, node.weight);
-    this.nodes = this.r.nodes;
+    this.nodes = this.impl.nodes;
   }
   remove(id) {
-    this.r.remove(id);
+    this.impl.remove(id);
     this.weights.delete(id);
-    this.nodes = this.r.nodes;
+    this.nodes = this.impl.nodes;
   }
   /** No setWeight in the API: remove and add again (the caller rebuilds on error). */
   setWeight(id, weight) {
     if (!this.weights.has(id)) {
-      this.r.remove(id); // throws ERR_SHOAL_UNKNOWN_NODE
+      this.impl.remove(id); // throws ERR_SHOAL_UNKNOWN_NODE
     }
-    this.r.remove(id);
+    this.impl.remove(id);
     this.weights.delete(id);
-    this.nodes = this.r.nodes;
-    this.r.add(id, weight);
+    this.nodes = this.impl.nodes;
+    this.impl.add(id, weight);
     this.weights.set(id, weight);
-    this.nodes = this.r.nodes;
-  }
-  sampleOwners(count) {
-    if (this.nodes.length === 0) return new Uint32Array(0);
-    return this.r.sampleOwners(count);
-  }
-  locate(key) {
-    return this.r.locate(key);
-  }
-  locateMany(keys) {
-    return keys.map((k) => this.r.locate(k));
-  }
-  replicas() {
-    return null;
-  }
-  points() {
-    return null;
-  }
-  partitionOwners() {
-    return null;
-  }
-  free() {
-    this.r.free();
+    this.nodes = this.impl.nodes;
   }
 }
