@@ -41,3 +41,20 @@ export function onResize(canvas, redraw) {
     }
   }).observe(canvas);
 }
+
+/** What every canvas view shares: its canvas and palette, the data to draw
+ *  (`setData`), and `schedule()` to redraw on the next frame (also on resize).
+ *  Subclasses implement `draw()`. */
+export class CanvasView {
+  constructor(canvas, palette) {
+    this.canvas = canvas;
+    this.palette = palette;
+    this.data = null;
+    this.schedule = frameScheduler(() => this.draw());
+    onResize(canvas, this.schedule);
+  }
+
+  setData(data) {
+    this.data = data;
+  }
+}

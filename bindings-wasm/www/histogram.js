@@ -1,7 +1,7 @@
 // Bar chart of a count per node (keys per node, or live traffic per owner) on a canvas,
 // with the mean as a dashed line; reports peak/mean for the page's readout.
 
-import { fitCanvas, frameScheduler, onResize } from './canvas.js';
+import { CanvasView, fitCanvas } from './canvas.js';
 
 /** {total, mean, peak, peakToMean, peakId} of counts aligned with ids. */
 export function balance(ids, counts) {
@@ -19,19 +19,8 @@ export function balance(ids, counts) {
   return { total, mean, peak, peakId, peakToMean: mean > 0 ? peak / mean : null };
 }
 
-export class Histogram {
-  constructor(canvas, palette) {
-    this.canvas = canvas;
-    this.palette = palette;
-    this.data = null;
-    this.schedule = frameScheduler(() => this.draw());
-    onResize(canvas, this.schedule);
-  }
-
-  /** data: {ids: string[], counts: ArrayLike<number>, expected?: ArrayLike<number>} */
-  setData(data) {
-    this.data = data;
-  }
+export class Histogram extends CanvasView {
+  // setData(data), data: {ids: string[], counts: ArrayLike<number>, expected?: ArrayLike<number>}
 
   draw() {
     const { ctx, w, h } = fitCanvas(this.canvas);

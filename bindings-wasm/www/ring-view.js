@@ -2,26 +2,19 @@
 // per node, and sample keys as dots at their hash position coloured by owner, with the
 // keys that just moved drawn larger and outlined. One Path2D per colour, no DOM.
 
-import { fitCanvas, frameScheduler, onResize } from './canvas.js';
+import { CanvasView, fitCanvas } from './canvas.js';
 
 const TAU = Math.PI * 2;
 
-export class RingView {
+export class RingView extends CanvasView {
   constructor(canvas, palette) {
-    this.canvas = canvas;
-    this.palette = palette;
-    this.data = null;
+    super(canvas, palette);
     this.unit = null; // cached unit-circle coordinates of the key dots
-    this.schedule = frameScheduler(() => this.draw());
-    onResize(canvas, this.schedule);
   }
 
-  /** data: {nodes: string[], points?: {positions, owners}, partitionOwners?: Uint32Array,
-   *  keyPos?: Float64Array (fractions), keyOwners?: Uint32Array (node indices),
-   *  moved?: Uint8Array, caption?: string[]} */
-  setData(data) {
-    this.data = data;
-  }
+  // setData(data), data: {nodes: string[], points?: {positions, owners}, partitionOwners?: Uint32Array,
+  //  keyPos?: Float64Array (fractions), keyOwners?: Uint32Array (node indices),
+  //  moved?: Uint8Array, caption?: string[]}
 
   dotGeometry(keyPos) {
     if (this.unit && this.unit.keyPos === keyPos) return this.unit;

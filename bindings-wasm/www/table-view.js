@@ -2,22 +2,11 @@
 // partition 0 top-left) coloured by its owner; partitions whose owner changed in the
 // last update get a dark centre mark. One Path2D per colour.
 
-import { fitCanvas, frameScheduler, onResize } from './canvas.js';
+import { CanvasView, fitCanvas } from './canvas.js';
 
-export class TableView {
-  constructor(canvas, palette) {
-    this.canvas = canvas;
-    this.palette = palette;
-    this.data = null;
-    this.schedule = frameScheduler(() => this.draw());
-    onResize(canvas, this.schedule);
-  }
-
-  /** data: {nodes: string[], owners: Uint32Array (member index per partition),
-   *  changed?: Uint8Array (1 = owner changed)} */
-  setData(data) {
-    this.data = data;
-  }
+export class TableView extends CanvasView {
+  // setData(data), data: {nodes: string[], owners: Uint32Array (member index per partition),
+  //  changed?: Uint8Array (1 = owner changed)}
 
   /** Partition under a CSS-pixel point of the canvas, or -1. */
   partitionAt(x, y) {
