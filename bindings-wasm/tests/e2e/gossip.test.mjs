@@ -2,20 +2,11 @@
 // WASM GossipSim fast, and wait for the page to report convergence with the crashed
 // member seen as failed; then restart it and converge again with everyone alive.
 
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, launchBrowser, openPage, screenshot } from './harness.mjs';
+import { pageSession, screenshot } from './harness.mjs';
 
-let server;
-let browser;
-before(async () => {
-  server = await startServer();
-  browser = await launchBrowser();
-});
-after(async () => {
-  await browser?.close().catch(() => {});
-  await server?.close();
-});
+const session = pageSession();
 
 const gossip = (page) => page.evaluate(() => window.shoalDebug.gossip());
 
@@ -36,7 +27,7 @@ async function waitConverged(page, check, what) {
 }
 
 test('gossip view converges after a crash, a restart, a join, a partition and a leave', { timeout: 180_000 }, async () => {
-  const page = await openPage(browser, server.url);
+  const page = await session.open();
   try {
     await page.fill('#gossip-nodes', '24');
     await page.fill('#gossip-seed', '7');

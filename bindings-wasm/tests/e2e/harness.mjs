@@ -2,6 +2,7 @@
 // bindings-wasm/www (node:http, 127.0.0.1, port 0), Debian's Chromium through
 // playwright-core, the shared key rule, the vectors, and the screenshot folder.
 
+import { before, after } from 'node:test';
 import http from 'node:http';
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
@@ -166,4 +167,35 @@ export async function canvasDiff(page, selector, snapshot) {
 /** Waits for the page to finish one more commit than `before`. */
 export async function waitRender(page, before) {
   await page.waitForFunction((n) => window.shoalStats && window.shoalStats.renders > n, before, { timeout: 30_000 });
+}
+
+/**
+ * One static server for the page and one browser for the calling test file, started
+ * on first use (or by its `before` hook) and closed by its `after` hook. `open()`
+ * opens the page in a fresh context of that browser.
+ */
+export function pageSession() {
+  let started = null;
+  const session = {
+    server: null,
+    browser: null,
+    start() {
+      started ??= (async () => {
+        session.server = await startServer();
+        session.browser = await launchBrowser();
+      })();
+      return started;
+    },
+    async open(options) {
+      await session.start();
+      return openPage(session.browser, session.server.url, options);
+    },
+  };
+  before(() => session.start());
+  after(async () => {
+    await started?.catch(() => {});
+    await session.browser?.close().catch(() => {});
+    await session.server?.close();
+  });
+  return session;
 }

@@ -2,28 +2,19 @@
 // check the moved-% and ideal-% readouts and that the canvas changed, see a WASM
 // error (duplicate id) reach the page, and time a re-render at 100 nodes × 160 vnodes.
 
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  startServer, launchBrowser, openPage, screenshot, canvasSnapshot, canvasDiff, waitRender,
+  pageSession, screenshot, canvasSnapshot, canvasDiff, waitRender,
 } from './harness.mjs';
 
-let server;
-let browser;
-before(async () => {
-  server = await startServer();
-  browser = await launchBrowser();
-});
-after(async () => {
-  await browser?.close().catch(() => {});
-  await server?.close();
-});
+const session = pageSession();
 
 const stats = (page) => page.evaluate(() => ({ ...window.shoalStats }));
 const readout = async (page, id) => Number(await page.getAttribute(`#${id}`, 'data-value'));
 
 test('add, reweight and remove nodes: moved % vs ideal, canvas changes, errors shown', { timeout: 120_000 }, async () => {
-  const page = await openPage(browser, server.url);
+  const page = await session.open();
   try {
     assert.equal(await page.getAttribute('body', 'data-live-probed'), 'static');
     assert.equal(await page.isHidden('#live-panel'), true, 'live panel hidden without /api/state');
@@ -90,7 +81,7 @@ test('add, reweight and remove nodes: moved % vs ideal, canvas changes, errors s
 });
 
 test('re-render at 100 nodes × 160 vnodes after adding one node', { timeout: 120_000 }, async () => {
-  const page = await openPage(browser, server.url);
+  const page = await session.open();
   try {
     let s = await stats(page);
     await page.fill('#node-count', '100');
@@ -131,7 +122,7 @@ test('re-render at 100 nodes × 160 vnodes after adding one node', { timeout: 12
 });
 
 test('every algorithm: switch, add, reweight and remove through the controls', { timeout: 120_000 }, async () => {
-  const page = await openPage(browser, server.url);
+  const page = await session.open();
   try {
     const algorithms = await page.$$eval('#algorithm option', (os) => os.map((o) => o.value));
     assert.deepEqual(algorithms, ['ring-xxh3', 'ring-ketama', 'table-classic', 'table-balanced', 'bounded', 'jump', 'rendezvous']);

@@ -8,20 +8,12 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { startServer, launchBrowser, openPage, screenshot, sampleKey, loadVector, waitRender, REPO } from './harness.mjs';
+import { pageSession, screenshot, sampleKey, loadVector, waitRender, REPO } from './harness.mjs';
 
-let server;
-let browser;
+const session = pageSession();
 let page;
 before(async () => {
-  server = await startServer();
-  browser = await launchBrowser();
-  page = await openPage(browser, server.url);
-});
-after(async () => {
-  await page?.context().close().catch(() => {});
-  await browser?.close().catch(() => {});
-  await server?.close();
+  page = await session.open();
 });
 
 const KEYS = Array.from({ length: 2000 }, (_, i) => sampleKey(i));
